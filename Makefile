@@ -1,0 +1,38 @@
+# The project's commands. `make reproduce` and `make test` work on a fresh clone.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+CORES ?= $(shell nproc)
+SNAKEMAKE := $(VENV)/bin/snakemake
+
+.PHONY: setup test test-fast reproduce reproduce-paper-lr report bench lock clean-results
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+test: setup
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not slow"
+
+reproduce: setup
+	$(SNAKEMAKE) --cores $(CORES)
+	$(SNAKEMAKE) --cores $(CORES) --report results/report.html
+
+reproduce-paper-lr: setup
+	$(SNAKEMAKE) --cores $(CORES) --configfile config/paper-lr.yaml
+
+report: setup
+	$(SNAKEMAKE) --report results/report.html
+
+bench: setup
+	$(PY) -m benchmarks
+
+lock: setup
+	{ head -2 requirements.lock; $(PY) -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu/torch==\1/'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock

@@ -1,0 +1,5 @@
+import sys
+
+from bdnn.cli import main
+
+sys.exit(main())

@@ -1,0 +1,231 @@
+"""Configuration: one JSON Schema (workflow/schemas/config.schema.yaml) gives defaults and checks.
+
+The Snakefile validates with Snakemake's `validate()` against the same file; the CLI and the
+library go through `load_config`/`validate_config` here, so the two can never drift.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import jsonschema
+import yaml
+
+from bdnn import BDNNError
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+
+# Keys that describe where/how a run executes, not what it computes (left out of the sweep id).
+MACHINE_KEYS = ("runtime", "mlflow", "results_dir", "figures_dir", "cache", "data_dir")
+
+
+class ConfigError(BDNNError):
+    """A config value is missing, of the wrong type, or outside what is allowed."""
+
+
+def load_schema() -> dict[str, Any]:
+    """The experiment's JSON Schema, parsed."""
+    with open(SCHEMA_PATH) as fh:
+        return yaml.safe_load(fh)
+
+
+def _fill_defaults(instance: dict[str, Any], schema: Mapping[str, Any]) -> None:
+    for key, sub in schema.get("properties", {}).items():
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if isinstance(instance.get(key), dict) and "properties" in sub:
+            _fill_defaults(instance[key], sub)
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    key = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        return f"config: unknown key in {key}: {error.message.split('(')[-1].rstrip(')')}; allowed keys: {', '.join(allowed)}"
+    rule = error.validator
+    wanted = error.validator_value
+    if rule == "enum":
+        return f"config key {key}: {error.instance!r} is not allowed; choose one of {wanted}"
+    if rule == "type":
+        return f"config key {key}: {error.instance!r} is not of type {wanted}"
+    if rule in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        words = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+        return f"config key {key}: {error.instance!r} is not allowed; it must be {words[rule]} {wanted}"
+    return f"config key {key}: {error.message}"
+
+
+def validate_config(config: Mapping[str, Any], check_transfer: bool = True) -> dict[str, Any]:
+    """Fill defaults from the schema, validate, and check the cross-key rules; returns a new dict.
+
+    Raises ConfigError with a one-line message naming the offending key and what is allowed.
+    """
+    cfg = copy.deepcopy(dict(config))
+    schema = load_schema()
+    _fill_defaults(cfg, schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
+    if errors:
+        raise ConfigError(_describe(errors[0]))
+    check_semantics(cfg, check_transfer)
+    return cfg
+
+
+def job_config(base: Mapping[str, Any], classes_spec: str, samples: int, seed: int, check_transfer: bool = False) -> tuple[dict[str, Any], str]:
+    """The validated config of one job: the sweep config narrowed to one subset, count and seed."""
+    base = validate_config(base)
+    name, digits = parse_classes(classes_spec, base["classes"])
+    job = {**base, "classes": {name: digits}, "samples": [samples], "seeds": [seed]}
+    return validate_config(job, check_transfer), name
+
+
+def check_semantics(cfg: Mapping[str, Any], check_transfer: bool = True) -> None:
+    """Rules a JSON Schema cannot express: counts divisible by classes, floor below the start, ..."""
+    if cfg["prune"]["min_hidden"] >= cfg["hidden_init"]:
+        raise ConfigError(
+            f"config key prune.min_hidden: {cfg['prune']['min_hidden']} must be below hidden_init ({cfg['hidden_init']})"
+        )
+    from bdnn.data import available_per_class  # local import: data does not need config
+
+    for name, digits in cfg["classes"].items():
+        n = len(digits)
+        have = available_per_class(digits)
+        extra = cfg["fitness"]["validation_size"] if cfg["fitness"]["eval_split"] == "validation" else 0
+        for s in cfg["samples"]:
+            if s % n:
+                raise ConfigError(
+                    f"config key samples: {s} does not divide by the {n} classes of subset {name!r}; "
+                    "use a multiple of the class count (stratified sampling)"
+                )
+            if (s + extra) // n > have:
+                raise ConfigError(
+                    f"config key samples: {s} samples for subset {name!r} need {(s + extra) // n} training images "
+                    f"per class, but its rarest digit has only {have}"
+                )
+    if cfg["fitness"]["eval_split"] == "validation":
+        for name, digits in cfg["classes"].items():
+            if cfg["fitness"]["validation_size"] % len(digits):
+                raise ConfigError(
+                    f"config key fitness.validation_size: {cfg['fitness']['validation_size']} does not divide by "
+                    f"the {len(digits)} classes of subset {name!r}"
+                )
+    if check_transfer:
+        check_transfer_keys(cfg)
+
+
+def check_transfer_keys(cfg: Mapping[str, Any]) -> None:
+    """transfer.* must name a class subset and leave room for the unseen-sample draws."""
+    from bdnn.data import available_per_class
+
+    t = cfg["transfer"]
+    if t["classes"] not in cfg["classes"]:
+        raise ConfigError(
+            f"config key transfer.classes: {t['classes']!r} is not a key of classes ({', '.join(cfg['classes'])})"
+        )
+    digits = cfg["classes"][t["classes"]]
+    n, have = len(digits), available_per_class(digits)
+    for new in t["new_samples"]:
+        if new % n:
+            raise ConfigError(f"config key transfer.new_samples: {new} does not divide by the {n} classes")
+        if (t["samples"] + new) // n > have:
+            raise ConfigError(
+                f"config key transfer.new_samples: {t['samples']} + {new} samples need more training images "
+                f"per class than the rarest digit has ({have})"
+            )
+    if t["samples"] % n:
+        raise ConfigError(f"config key transfer.samples: {t['samples']} does not divide by the {n} classes")
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file; a missing or malformed file is a one-line ConfigError."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot be read ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"config file {path}: malformed YAML{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: must hold a mapping of keys, not {type(data).__name__}")
+    return data
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge: values of `override` win, nested mappings are merged key by key."""
+    out = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def load_config(*paths: str | Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Read and merge YAML files (later wins), apply overrides, fill defaults and validate."""
+    cfg: dict[str, Any] = {}
+    for p in paths:
+        cfg = merge(cfg, read_yaml(p))
+    if overrides:
+        cfg = merge(cfg, overrides)
+    return validate_config(cfg)
+
+
+def set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set `a.b.c` in a nested dict (creating the levels), as used by `--set a.b.c=VALUE`."""
+    node = cfg
+    *parents, last = dotted.split(".")
+    for p in parents:
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"config key {dotted}: {p} is not a mapping")
+    node[last] = value
+
+
+def experiment_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a config that determines results (machine-side keys removed)."""
+    return {k: v for k, v in cfg.items() if k not in MACHINE_KEYS}
+
+
+def config_hash(cfg: Mapping[str, Any], length: int = 10) -> str:
+    """A short stable hash of the experiment-relevant config: names a sweep."""
+    blob = json.dumps(experiment_config(cfg), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:length]
+
+
+def parse_classes(spec: str, named: Mapping[str, list[int]] | None = None) -> tuple[str, list[int]]:
+    """Resolve `--classes`: a name from the config's `classes`, a range `0-4` or a list `1,3,7`.
+
+    Returns (name, digits). Unknown, repeated or out-of-range labels, and fewer than two classes,
+    are ConfigErrors.
+    """
+    if named and spec in named:
+        digits = list(named[spec])
+    else:
+        try:
+            if "-" in spec and "," not in spec:
+                lo, hi = (int(x) for x in spec.split("-"))
+                digits = list(range(lo, hi + 1))
+            else:
+                digits = [int(x) for x in spec.split(",") if x.strip() != ""]
+        except ValueError:
+            known = f" or one of {', '.join(named)}" if named else ""
+            raise ConfigError(f"--classes {spec!r}: give a digit range like 0-4, a list like 1,3,7{known}") from None
+    if len(digits) < 2:
+        raise ConfigError(f"--classes {spec!r}: needs at least two classes, got {digits}")
+    if len(set(digits)) != len(digits):
+        raise ConfigError(f"--classes {spec!r}: repeated class label in {digits}")
+    bad = [d for d in digits if not 0 <= d <= 9]
+    if bad:
+        raise ConfigError(f"--classes {spec!r}: unknown class label(s) {bad}; MNIST digits are 0-9")
+    return spec, digits

@@ -1,0 +1,154 @@
+"""The developmental loop of BDNN-sp (Algorithm 1) with the schedules, early stop and peak
+selection of METHOD.md."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import torch
+
+from bdnn.data import Task
+from bdnn.fitness import accuracy, fitness, mean_weight, stability
+from bdnn.model import PrunableMLP
+from bdnn.pruning import importance, least_important, n_to_prune
+from bdnn.train import Tensors, check_finite, evaluate, make_generator, train
+
+# Curve columns; `seconds` is the only timing column (everything else is deterministic).
+CURVE_COLUMNS = [
+    "iteration", "hidden", "pruned", "A", "test_acc", "S", "E", "F",
+    "S_normalized", "S_raw", "E_per_connection", "E_printed",
+    "train_loss", "train_acc", "seconds",
+]
+TIMING_COLUMNS = ["seconds"]
+
+Progress = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class DevelopResult:
+    curve: list[dict[str, Any]]
+    model: PrunableMLP  # the developed network: the F peak
+    peak: dict[str, Any]  # the curve row at the F peak
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def build_model(cfg: Mapping[str, Any], n_classes: int, seed: int, device: torch.device) -> PrunableMLP:
+    """The initial over-complete network 784 -> hidden_init -> C, initialised from `seed`."""
+    torch.manual_seed(seed)
+    return PrunableMLP(784, cfg["hidden_init"], n_classes, init=cfg["init"]).to(device)
+
+
+def measure(
+    model: PrunableMLP,
+    cfg: Mapping[str, Any],
+    train_data: Tensors,
+    eval_data: Tensors,
+    test_data: Tensors,
+    s_pair: tuple[torch.Tensor, torch.Tensor] | None,
+) -> dict[str, Any]:
+    """A (Eq. 2), S (Eqs. 3-5), E (Eq. 6) under both readings and F (Eq. 7) of the current network."""
+    fit = cfg["fitness"]
+    a, _ = evaluate(model, eval_data)
+    test_acc = a if eval_data is test_data else evaluate(model, test_data)[0]
+    train_acc, train_loss = evaluate(model, train_data)
+    row: dict[str, Any] = {
+        "A": a,
+        "test_acc": test_acc,
+        "E_per_connection": mean_weight(model, "per_connection"),
+        "E_printed": mean_weight(model, "printed"),
+        "train_loss": train_loss,
+        "train_acc": train_acc,
+    }
+    row["E"] = row[f"E_{fit['mean_weight']}"]
+    if s_pair is None:  # iteration 0: S (and so F) is undefined
+        row.update(S_normalized=None, S_raw=None, S=None, F=None)
+    else:
+        w_p, w_r = s_pair
+        row["S_normalized"] = stability(w_p, w_r, "normalized")
+        row["S_raw"] = stability(w_p, w_r, "raw")
+        row["S"] = row[f"S_{fit['stability']}"]
+        row["F"] = fitness(row["A"], row["S"], row["E"], fit["alpha"], fit["beta"], fit["gamma"])
+    return row
+
+
+def develop(
+    task: Task,
+    cfg: Mapping[str, Any],
+    seed: int,
+    device: torch.device | str = "cpu",
+    progress: Progress | None = None,
+) -> DevelopResult:
+    """Algorithm 1: train the full network, then prune / retrain / measure until the floor.
+
+    Returns the whole curve (iteration 0 = the trained un-pruned network, S and F empty) and
+    the network at the peak of F (first argmax among the pruning iterations).
+    """
+    device = torch.device(device)
+    prune = cfg["prune"]
+    train_data = Tensors.of(task.train, task.n_classes, device)
+    test_data = Tensors.of(task.test, task.n_classes, device)
+    eval_data = test_data if task.validation is None else Tensors.of(task.validation, task.n_classes, device)
+    gen = make_generator(seed, 0)
+    model = build_model(cfg, task.n_classes, seed, device)
+
+    t0 = time.perf_counter()
+    train(model, train_data, cfg["lr"], cfg["batch_size"], cfg["initial_epochs"], gen, "initial training")
+    row = {"iteration": 0, "hidden": model.n_hidden, "pruned": 0}
+    row.update(measure(model, cfg, train_data, eval_data, test_data, None))
+    row["seconds"] = time.perf_counter() - t0
+    curve = [row]
+    if progress:
+        progress(row)
+
+    best_f, best_row, best_state, since_best = -float("inf"), None, None, 0
+    stopped_early = False
+    iteration = 0
+    while model.n_hidden > prune["min_hidden"]:
+        iteration += 1
+        t0 = time.perf_counter()
+        n = n_to_prune(model.n_hidden, prune["schedule"], prune["fraction"], prune["count"], prune["min_hidden"])
+        model.remove_hidden(least_important(importance(model), n))
+        w_p = model.connection_weights().clone()
+        train(model, train_data, cfg["lr"], cfg["batch_size"], cfg["retrain_epochs"], gen, f"iteration {iteration}")
+        row = {"iteration": iteration, "hidden": model.n_hidden, "pruned": n}
+        row.update(measure(model, cfg, train_data, eval_data, test_data, (w_p, model.connection_weights())))
+        row["seconds"] = time.perf_counter() - t0
+        curve.append(row)
+        if progress:
+            progress(row)
+        if row["F"] > best_f:
+            best_f, best_row, since_best = row["F"], row, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            since_best += 1
+            if prune["patience"] is not None and since_best >= prune["patience"]:
+                stopped_early = True
+                break
+    check_finite(model, f"iteration {iteration}")
+    if best_row is None or best_state is None:
+        raise ValueError("no pruning iteration ran: min_hidden must be below hidden_init")
+
+    developed = PrunableMLP(784, best_row["hidden"], task.n_classes).to(device)
+    developed.load_state_dict(best_state)
+    pruning_rows = curve[1:]
+    s_peak = max(pruning_rows, key=lambda r: r["S"])  # first argmax
+    summary = {
+        "peak_iteration": best_row["iteration"],
+        "hidden_at_peak": best_row["hidden"],
+        "peak_censored": best_row is pruning_rows[-1] and best_row["hidden"] == prune["min_hidden"],
+        "A_at_peak": best_row["A"],
+        "S_at_peak": best_row["S"],
+        "E_at_peak": best_row["E"],
+        "F_at_peak": best_row["F"],
+        "test_acc_at_peak": best_row["test_acc"],
+        "test_acc_unpruned": curve[0]["test_acc"],
+        "A_unpruned": curve[0]["A"],
+        "hidden_at_S_peak": s_peak["hidden"],
+        "iterations": len(pruning_rows),
+        "final_hidden": model.n_hidden,
+        "stopped_early": stopped_early,
+        "seconds": sum(r["seconds"] for r in curve),
+    }
+    return DevelopResult(curve=curve, model=developed, peak=best_row, summary=summary)
