@@ -1,0 +1,32 @@
+# BDNN-sp: the reproduction of Section 3 (Fig. 3, Fig. 4, the transfer comparison), tracked in MLflow.
+#   snakemake                      # full sweep with config/config.yaml (workflow/profiles/default is used)
+#   snakemake --configfile config/paper-lr.yaml     # the paper's lr 1, into results/paper-lr, figures/paper-lr
+#   snakemake --workflow-profile workflow/profiles/slurm   # on a SLURM cluster
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/develop.smk"
+include: "workflow/rules/tracking.smk"
+include: "workflow/rules/aggregate.smk"
+
+
+localrules: all, data, aggregate, figures, claims, track_init, track_develop, track_transfer
+
+
+rule all:
+    default_target: True
+    input:
+        rules.aggregate.output,
+        rules.figures.output,
+        rules.claims.output,
+        tracked_outputs(),

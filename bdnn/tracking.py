@@ -1,0 +1,205 @@
+"""MLflow adapter: logs finished result folders; the result files stay the source of truth.
+
+A run is found by a deterministic key (tag `bdnn_run_key`) before one is created, so a rerun
+never duplicates it; an unfinished run left by a crash is deleted and logged again. A tracking
+failure never touches the results: the workflow's tracking rules are separate jobs that can be
+completed later by rerunning. Only this module imports mlflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from bdnn import BDNNError
+from bdnn.config import config_hash
+
+# MLflow's HTTP client retries for minutes by default; a dead server should cost seconds.
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+                 "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+METRIC_KEYS = ["hidden", "A", "S", "E", "F", "test_acc", "train_loss", "train_acc",
+               "S_normalized", "S_raw", "E_per_connection", "E_printed"]
+TRANSFER_METRIC_KEYS = ["error_new", "error_test"]
+
+
+class TrackingError(BDNNError):
+    """The tracking store could not be reached or written."""
+
+
+def tracking_uri(cfg: Mapping[str, Any]) -> str:
+    """MLFLOW_TRACKING_URI from the environment wins over the config's mlflow.tracking_uri."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or cfg["mlflow"]["tracking_uri"]
+
+
+def _client(cfg: Mapping[str, Any]):
+    for k, v in HTTP_DEFAULTS.items():
+        os.environ.setdefault(k, v)
+    from mlflow.tracking import MlflowClient
+
+    uri = tracking_uri(cfg)
+    if uri.startswith("sqlite:///"):
+        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    return MlflowClient(tracking_uri=uri)
+
+
+def _retry(fn, what: str, attempts: int = 6):
+    """Run `fn`, retrying on SQLite lock contention; other failures become a TrackingError."""
+    for i in range(attempts):
+        try:
+            return fn()
+        except BDNNError:
+            raise
+        except Exception as exc:  # mlflow raises many types; keep the message, not a traceback
+            locked = "locked" in str(exc).lower() or "busy" in str(exc).lower()
+            if locked and i < attempts - 1:
+                time.sleep(0.5 * 2**i)
+                continue
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+            raise TrackingError(f"{what} failed against {os.environ.get('MLFLOW_TRACKING_URI', '')or 'the tracking store'}: {first}") from None
+
+
+def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested config -> {"prune.fraction": "0.1", ...} as MLflow params."""
+    out: dict[str, str] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping) and v and not key == "classes":
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = json.dumps(v) if not isinstance(v, str) else v
+    return out
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
+                              cwd=Path(__file__).resolve().parent).stdout.strip() or "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def _experiment(client, cfg: Mapping[str, Any]) -> str:
+    name = cfg["mlflow"]["experiment"]
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    location = None
+    if tracking_uri(cfg).startswith("sqlite:"):  # keep artifacts beside the store, not in ./mlruns
+        location = (Path(cfg["results_dir"]) / "mlartifacts").resolve().as_uri()
+    try:
+        return client.create_experiment(name, artifact_location=location)
+    except Exception:
+        exp = client.get_experiment_by_name(name)  # created concurrently
+        if exp is None:
+            raise
+        return exp.experiment_id
+
+
+def _find(client, exp_id: str, key: str) -> list:
+    return client.search_runs([exp_id], filter_string=f"tags.bdnn_run_key = '{key}'", max_results=50)
+
+
+def _get_or_create(client, exp_id: str, key: str, tags: dict[str, str], name: str, log) -> tuple[str, bool]:
+    """(run_id, created): reuse a FINISHED run with this key, delete unfinished ones."""
+    existing = _find(client, exp_id, key)
+    for run in existing:
+        if run.info.status == "FINISHED":
+            return run.info.run_id, False
+    for run in existing:
+        client.delete_run(run.info.run_id)
+    run = client.create_run(exp_id, tags={**tags, "bdnn_run_key": key}, run_name=name)
+    log(run.info.run_id)
+    return run.info.run_id, True
+
+
+def init_sweep(cfg: Mapping[str, Any], name: str | None = None) -> dict[str, Any]:
+    """Create the store, the experiment and the sweep's parent run (once, before the fan-out)."""
+    sweep = config_hash(cfg)
+    client = _client(cfg)
+
+    def go():
+        exp_id = _experiment(client, cfg)
+        tags = {"sweep": sweep, "git_commit": git_commit(), "kind": "sweep"}
+        run_id, created = _get_or_create(client, exp_id, f"sweep/{sweep}", tags, name or f"sweep-{sweep}", lambda _: None)
+        if created:
+            from mlflow.entities import Param
+
+            params = [Param(k, v[:6000]) for k, v in flatten(cfg).items()]
+            for i in range(0, len(params), 100):
+                client.log_batch(run_id, params=params[i : i + 100])
+            client.set_terminated(run_id, "FINISHED")
+        return {"experiment_id": exp_id, "parent_run_id": run_id, "sweep": sweep, "tracking_uri": tracking_uri(cfg)}
+
+    return _retry(go, "creating the MLflow experiment and sweep run")
+
+
+def _batches(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def track_result(cfg: Mapping[str, Any], kind: str, result: Path, sweep_file: str | None) -> dict[str, Any]:
+    """Log one develop/transfer result folder as one MLflow run nested under the sweep's run."""
+    import pandas as pd
+
+    if sweep_file is None:
+        raise TrackingError("--sweep: the JSON written by `bdnn track init` is needed")
+    sweep = json.loads(Path(sweep_file).read_text())
+    summary = json.loads((result / "summary.json").read_text())
+    job_cfg = summary["config"]
+    if kind == "develop":
+        ident = {"classes": summary["classes"], "samples": summary["samples"], "seed": summary["seed"]}
+        table, keys, files = result / "curve.csv", METRIC_KEYS, ["curve.csv", "summary.json", "model.pt"]
+        name = f"develop-{ident['classes']}-{ident['samples']}-seed{ident['seed']}"
+    else:
+        ident = {"classes": summary["classes"], "samples": summary["samples"], "seed": summary["seed"]}
+        table, keys, files = result / "transfer.csv", TRANSFER_METRIC_KEYS, ["transfer.csv", "summary.json"]
+        name = f"transfer-seed{ident['seed']}"
+    key = f"{sweep['sweep']}/{kind}/{ident['classes']}/{ident['samples']}/seed{ident['seed']}"
+    tags = {"mlflow.parentRunId": sweep["parent_run_id"], "sweep": sweep["sweep"], "kind": kind,
+            "git_commit": git_commit(), **{k: str(v) for k, v in ident.items()}}
+    client = _client(cfg)
+
+    def go():
+        from mlflow.entities import Metric, Param
+
+        run_id, created = _get_or_create(client, sweep["experiment_id"], key, tags, name, lambda _: None)
+        if not created:
+            return {"run_id": run_id, "created": False, "key": key}
+        df = pd.read_csv(table)
+        now = int(time.time() * 1000)
+        metrics = []
+        if kind == "develop":
+            for row in df.itertuples(index=False):
+                for k in keys + ["loss"]:
+                    v = getattr(row, "train_loss" if k == "loss" else k)
+                    if pd.notna(v):
+                        metrics.append(Metric(k, float(v), now, int(row.iteration)))
+            for k in ("hidden_at_peak", "A_at_peak", "F_at_peak", "test_acc_at_peak", "test_acc_unpruned", "seconds"):
+                metrics.append(Metric(k, float(summary[k]), now, 0))
+        else:
+            for row in df.itertuples(index=False):
+                for k in keys:
+                    metrics.append(Metric(f"{k}_{row.network}_{row.new_samples}", float(getattr(row, k)), now, int(row.step)))
+        params = [Param(k, v[:6000]) for k, v in flatten(job_cfg).items()]
+        for batch in _batches(params, 100):
+            client.log_batch(run_id, params=batch)
+        for batch in _batches(metrics, 1000):
+            client.log_batch(run_id, metrics=batch)
+        for f in files:
+            client.log_artifact(run_id, str(result / f))
+        if kind == "develop":
+            from bdnn.plots import plot_run
+
+            with tempfile.TemporaryDirectory() as tmp:
+                png = plot_run(df, Path(tmp) / "curve.png", name)
+                client.log_artifact(run_id, str(png))
+        client.set_terminated(run_id, "FINISHED")
+        return {"run_id": run_id, "created": True, "key": key}
+
+    return _retry(go, f"logging {result} to MLflow")
