@@ -132,6 +132,7 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
+        ("_codecs", "encode"),  # bytes in protocol-2 pickles written by Python 3 (str -> bytes only)
     }
 
     def find_class(self, module: str, name: str):  # noqa: D401 - pickle API
@@ -141,6 +142,10 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
             from numpy._core.multiarray import _reconstruct
 
             return _reconstruct
+        if module == "_codecs":
+            import codecs
+
+            return codecs.encode
         return getattr(np, name)
 
 

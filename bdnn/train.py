@@ -97,7 +97,12 @@ def train(
 ) -> None:
     """`epochs` epochs of SGD; NaN/inf weights stop with a NumericalError naming `where`."""
     for epoch in range(epochs):
-        train_epoch(model, data, lr, batch_size, generator)
+        try:
+            train_epoch(model, data, lr, batch_size, generator)
+        except RuntimeError as exc:
+            if "overflow" not in str(exc):
+                raise
+            raise NumericalError(f"{where}, epoch {epoch + 1}: learning rate {lr} overflows the weights' dtype (NaN/inf)") from None
         check_finite(model, f"{where}, epoch {epoch + 1}")
 
 

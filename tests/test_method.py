@@ -1,0 +1,111 @@
+"""The method against hand-computed values: Eq. 1, Eqs. 2-7, physical removal, the SGD step."""
+
+import math
+
+import pytest
+import torch
+
+from bdnn.fitness import accuracy, fitness, mean_weight, stability
+from bdnn.model import PrunableMLP
+from bdnn.pruning import importance, least_important, n_to_prune, schedule_sizes
+from bdnn.train import Tensors, sgd_step
+
+
+def tiny_net() -> PrunableMLP:
+    """2 inputs -> 3 hidden -> 2 outputs with hand-set weights."""
+    m = PrunableMLP(2, 3, 2)
+    with torch.no_grad():
+        m.hidden.weight.copy_(torch.tensor([[1.0, -2.0], [0.5, 0.5], [-3.0, 0.0]]))
+        m.hidden.bias.copy_(torch.tensor([0.1, 0.2, 0.3]))
+        m.output.weight.copy_(torch.tensor([[1.0, 0.0, -1.0], [2.0, -0.25, 0.5]]))
+        m.output.bias.copy_(torch.tensor([7.0, 8.0]))
+    return m
+
+
+def test_importance_eq1_by_hand():
+    # neuron 0: |1|+|-2| + |1|+|2| = 6; neuron 1: 0.5+0.5 + 0+0.25 = 1.25; neuron 2: 3+0 + 1+0.5 = 4.5
+    assert importance(tiny_net()).tolist() == [6.0, 1.25, 4.5]
+
+
+def test_remove_hidden_is_physical_and_keeps_the_other_weights():
+    m = tiny_net()
+    m.remove_hidden([1])
+    assert m.n_hidden == 2 and m.hidden.out_features == 2 and m.output.in_features == 2
+    assert m.hidden.weight.tolist() == [[1.0, -2.0], [-3.0, 0.0]]
+    assert [round(b, 6) for b in m.hidden.bias.tolist()] == [0.1, 0.3]
+    assert m.output.weight.tolist() == [[1.0, -1.0], [2.0, 0.5]]
+    assert m.output.bias.tolist() == [7.0, 8.0]  # output biases untouched
+    assert m(torch.zeros(4, 2)).shape == (4, 2)
+    assert sum(p.numel() for p in m.parameters()) == 2 * 2 + 2 + 2 * 2 + 2
+    with pytest.raises(IndexError):
+        m.remove_hidden([5])
+    with pytest.raises(ValueError):
+        m.remove_hidden([0, 1])
+
+
+def test_prune_schedule_ties_and_floor():
+    assert n_to_prune(1000, "fraction", 0.1, 50, 2) == 100
+    assert n_to_prune(11, "fraction", 0.1, 50, 2) == 2  # ceil(1.1)
+    assert n_to_prune(3, "fraction", 0.5, 50, 2) == 1  # never below the floor
+    assert n_to_prune(120, "count", 0.1, 50, 2) == 50
+    assert n_to_prune(40, "count", 0.1, 50, 2) == 38
+    assert least_important(torch.tensor([2.0, 1.0, 1.0, 0.5, 1.0]), 3).tolist() == [3, 1, 2]  # ties: lower index
+    sizes = schedule_sizes(1000, "fraction", 0.1, 50, 2)
+    assert sizes[:3] == [900, 810, 729] and sizes[-1] == 2 and len(sizes) == 48
+    assert schedule_sizes(120, "count", 0.1, 50, 10) == [70, 20, 10]
+
+
+def test_stability_eqs_3_to_5_by_hand():
+    wp = torch.tensor([0.0, 0.0, 0.0, 0.0])
+    wr = torch.tensor([0.5, -0.25, 0.25, 0.0])
+    # raw: p = [.5, .25, .25, 0]; terms p log2 p = [-.5, -.5, -.5, 0]; H = 1.5; max|term| = .5; N_c = 4
+    assert stability(wp, wr, "raw") == pytest.approx(1.5 / (0.5 * 4))
+    # normalized: p / sum = same (sum = 1)
+    assert stability(wp, wr, "normalized") == pytest.approx(0.75)
+    wr2 = wr * 2  # raw p = [1, .5, .5, 0]: terms [0, -.5, -.5, 0], H = 1, max = .5
+    assert stability(wp, wr2, "raw") == pytest.approx(1.0 / (0.5 * 4))
+    assert stability(wp, wr2, "normalized") == pytest.approx(0.75)  # scale-free
+    uniform = torch.ones(8)
+    # normalized uniform p = 1/8: H = 3, max |term| = 3/8, S = 3 / (3/8 * 8) = 1
+    assert stability(torch.zeros(8), uniform, "normalized") == pytest.approx(1.0)
+
+
+def test_stability_of_no_change_is_zero_not_nan():
+    w = torch.randn(10)
+    for mode in ("normalized", "raw"):
+        s = stability(w, w.clone(), mode)
+        assert s == 0.0 and not math.isnan(s)
+    with pytest.raises(ValueError):
+        stability(w, w, "bogus")
+
+
+def test_mean_weight_eq6_both_readings_by_hand():
+    m = tiny_net()
+    total = (1 + 2 + 0.5 + 0.5 + 3 + 0) + (1 + 0 + 1 + 2 + 0.25 + 0.5)  # = 11.75, biases excluded
+    assert mean_weight(m, "per_connection") == pytest.approx(total / 12)
+    assert mean_weight(m, "printed") == pytest.approx(total / (2 + 3))
+    m.remove_hidden([1])
+    assert mean_weight(m, "printed") == pytest.approx((total - 1.25) / (2 + 2))
+
+
+def test_accuracy_and_fitness_eqs_2_and_7():
+    assert accuracy(torch.tensor([0, 1, 2, 2]), torch.tensor([0, 1, 1, 2])) == 0.75
+    assert fitness(0.9, 0.3, 0.06) == pytest.approx((0.9 + 0.3 + 0.06) / 3)
+    assert fitness(1.0, 2.0, 3.0, alpha=0.5, beta=0.25, gamma=0.0) == pytest.approx(1.0)
+
+
+def test_hand_written_sgd_step_equals_autograd_sgd():
+    torch.manual_seed(0)
+    a = PrunableMLP(784, 37, 10)
+    b = PrunableMLP(784, 37, 10)
+    b.load_state_dict(a.state_dict())
+    x = torch.rand(10, 784)
+    y = torch.randint(0, 10, (10,))
+    t = torch.nn.functional.one_hot(y, 10).float()
+    sgd_step(a, x, t, lr=0.3)
+    opt = torch.optim.SGD(b.parameters(), lr=0.3)
+    loss = (0.5 * (b(x) - t).pow(2).sum(1)).mean()
+    loss.backward()
+    opt.step()
+    for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
+        assert torch.allclose(pa, pb, atol=1e-6, rtol=1e-5), name
