@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CORES ?= $(shell nproc)
 SNAKEMAKE := $(VENV)/bin/snakemake
+# The workflow's jobs call the `bdnn` command: put the venv first on PATH.
+export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 .PHONY: setup test test-fast reproduce reproduce-paper-lr report bench lock clean-results
 

@@ -63,3 +63,19 @@ def snakemake(workdir: Path, *args: str, cache: Path, config: Path = TEST_CONFIG
 def bdnn_cli(*args: str, cwd: Path | None = None, timeout: int = 300, env=None) -> subprocess.CompletedProcess:
     return subprocess.run([str(VENV_BIN / "bdnn"), *args], cwd=cwd or REPO, capture_output=True, text=True,
                           timeout=timeout, env=env or env_with_venv())
+
+
+@pytest.fixture(scope="session")
+def baseline(tmp_path_factory, mnist_cache):
+    """One uninterrupted run of the tiny sweep (shared by the workflow and fault tests)."""
+    work = tmp_path_factory.mktemp("baseline")
+    proc = snakemake(work, cache=mnist_cache)
+    return work, proc
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

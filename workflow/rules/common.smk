@@ -5,13 +5,15 @@ from pathlib import Path
 import yaml
 from snakemake.exceptions import WorkflowError
 
-from bdnn.config import ConfigError, check_semantics, config_hash
+from bdnn.config import ConfigError, config_hash, validate_config
 
-validate(config, "../schemas/config.schema.yaml")  # fills the schema's defaults in place
+# bdnn's check first: the same schema, but a one-line message naming the key and what is allowed,
+# plus the cross-key rules (counts divisible by the classes, floor below hidden_init, ...).
 try:
-    check_semantics(config)
+    validate_config(config)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
+validate(config, "../schemas/config.schema.yaml")  # Snakemake's check; fills the defaults in place
 
 R = config["results_dir"]
 FIG = config["figures_dir"]
