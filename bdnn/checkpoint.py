@@ -5,6 +5,7 @@ Loaded with `torch.load(weights_only=True)`: a checkpoint can never execute code
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -30,8 +31,10 @@ def save_checkpoint(path: str | Path, model: PrunableMLP, config: Mapping[str, A
         "config": dict(config),
         "meta": dict(meta or {}),
     }
+    buf = io.BytesIO()  # not the temporary file name: torch would record it inside the archive
+    torch.save(payload, buf)
     with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+        tmp.write_bytes(buf.getvalue())
 
 
 def load_checkpoint(

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import yaml
 
 from bdnn import BDNNError, __version__
-from bdnn.config import ConfigError, job_config, merge, read_yaml, set_dotted, validate_config
+from bdnn.config import ConfigError, job_config, merge, read_yaml, set_dotted, validate_config, yaml_load
 
 DEFAULT_CONFIG = Path("config/config.yaml")
 
@@ -65,7 +65,7 @@ def _config_from_args(args: argparse.Namespace, extra: dict[str, Any] | None = N
             raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. prune.fraction=0.2")
         key, raw = item.split("=", 1)
         try:
-            value = yaml.safe_load(raw)
+            value = yaml_load(raw)
         except yaml.YAMLError:
             raise ConfigError(f"--set {item!r}: value is not valid YAML") from None
         set_dotted(cfg, key, value)

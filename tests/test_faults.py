@@ -100,11 +100,16 @@ def test_cli_absurd_lr_is_a_clear_numerical_error(tmp_path, mnist_cache):
 
 
 # ---------------------------------------------------------------- 2. killed and resumed
-def _start(work: Path, cache: Path) -> subprocess.Popen:
+def _start(work: Path, cache: Path, log: Path) -> subprocess.Popen:
     cmd = [str(VENV_BIN / "snakemake"), "--directory", str(work), "--configfile", str(TEST_CONFIG),
            "--config", f"cache={cache}", "--cores", "2"]
-    return subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env_with_venv(), start_new_session=True)
+    with open(log, "w") as fh:
+        return subprocess.Popen(cmd, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, text=True,
+                                env=env_with_venv(), start_new_session=True)
+
+
+def _finished_develops(log: Path) -> int:
+    return len(re.findall(r"^Finished jobid: \d+ \(Rule: develop\)", log.read_text(), re.M))
 
 
 def _wait_for(pred, timeout=120.0):
@@ -120,16 +125,25 @@ def _wait_for(pred, timeout=120.0):
 def test_killed_sweep_resumes_with_only_unfinished_jobs_and_identical_tables(baseline, tmp_path, mnist_cache, sig):
     work = tmp_path / "run"
     work.mkdir()
-    proc = _start(work, mnist_cache)
-    _wait_for(lambda: len(list((work / "results" / "develop").rglob("summary.json"))) >= 2)
+    log = tmp_path / "first.log"
+    proc = _start(work, mnist_cache, log)
+    _wait_for(lambda: _finished_develops(log) >= 2)
     if sig == signal.SIGKILL:
         os.killpg(proc.pid, signal.SIGKILL)  # snakemake and its running jobs die at once, as on a crash
     else:
         os.kill(proc.pid, signal.SIGTERM)  # snakemake's own shutdown
-    proc.communicate(timeout=120)
-    done = {p.parent for p in (work / "results" / "develop").rglob("summary.json")}
-    assert 2 <= len(done) < 8
-    for d in done:  # what is present is complete
+    try:
+        proc.wait(timeout=300)  # SIGTERM: Snakemake stops its running jobs and cleans up first
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # leave no job of this run behind
+        except ProcessLookupError:
+            pass
+    finished = _finished_develops(log)  # jobs Snakemake saw complete before it died
+    assert 2 <= finished < 8
+    present = {p.parent for p in (work / "results" / "develop").rglob("summary.json")}
+    assert len(present) >= finished
+    for d in present:  # what is present is complete
         json.loads((d / "summary.json").read_text())
         assert len(pd.read_csv(d / "curve.csv")) > 1
     first = snakemake(work, cache=mnist_cache, check=False)
@@ -139,7 +153,7 @@ def test_killed_sweep_resumes_with_only_unfinished_jobs_and_identical_tables(bas
         first = snakemake(work, cache=mnist_cache)
     out = first.stdout + first.stderr
     reran = len(re.findall(r"^(?:local)?rule develop:", out, re.M))
-    assert reran == 8 - len(done), out[-3000:]
+    assert reran == 8 - finished, out[-3000:]
     assert_same_tables(work, baseline[0])
 
 

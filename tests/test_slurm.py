@@ -5,8 +5,8 @@ private prefix by tests/slurm/setup.sh (nothing installed system-wide: with slur
 but no controller, every snakemake call of the other tests would stall ~10 s), runs the tiny test
 sweep through `snakemake --workflow-profile workflow/profiles/slurm` in a temporary directory,
 checks that the develop/transfer jobs went through SLURM (job ids in Snakemake's log and in
-slurmctld's) and that the results tables equal a local run's, then stops every daemon it started
-by its PID. Skips where the machine cannot run the daemons (not root, no apt/dpkg).
+slurmctld's) and that the results tables equal a local run's (conftest's shared `baseline`), then
+stops every daemon it started by its PID. Skips where the machine cannot run the daemons (not root, no apt/dpkg).
 """
 
 from __future__ import annotations
@@ -67,6 +67,20 @@ def _wait(predicate, timeout: float, what: str, procs=()):
             return
         time.sleep(0.2)
     raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _zombies(comm: str) -> list[int]:
+    """Exited, not yet reaped processes named `comm` (daemonized ones are reaped by init, later)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, _, rest = text.partition("(")[2].rpartition(")")
+        if name == comm and rest.split()[:1] == ["Z"]:
+            pids.append(int(stat.parent.name))
+    return pids
 
 
 class LocalSlurm:
@@ -141,17 +155,17 @@ class LocalSlurm:
                 parts.append(f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}")
         return "\n".join(parts)
 
-    def _own_processes(self) -> list[int]:
-        """PIDs of processes running a program from this cluster's prefix (e.g. slurmstepd)."""
+    def _own_processes(self, program: str = "") -> list[int]:
+        """PIDs of live processes running a program from this cluster's prefix (all, or `program`)."""
         pids = []
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
             try:
                 exe = os.readlink(entry / "exe")
-            except OSError:
+            except OSError:  # gone, or a zombie
                 continue
-            if exe.startswith(str(self.prefix) + os.sep):
+            if exe.startswith(str(self.prefix) + os.sep) and exe.endswith(program):
                 pids.append(int(entry.name))
         return pids
 
@@ -160,15 +174,17 @@ class LocalSlurm:
         problems = []
         alive = {name for name, proc in self.procs if proc.poll() is None}
         if {"slurmctld", "munged"} <= alive:
+            active = "PENDING,RUNNING,CONFIGURING,COMPLETING,SUSPENDED"
             try:
-                jobs = self.run("squeue", "-h", "-t", "PENDING,RUNNING,CONFIGURING,COMPLETING", "-o", "%i").stdout.split()
+                jobs = self.run("squeue", "-h", "-t", active, "-o", "%i").stdout.split()
                 if jobs:
                     problems.append(f"jobs still queued or running at teardown: {jobs}")
                     self.run("scancel", *jobs)
-                    _wait(lambda: not self.run("squeue", "-h", "-t", "PENDING,RUNNING,CONFIGURING", "-o", "%i")
-                          .stdout.split(), 20, "the cancelled jobs")
+                # Let slurmd's step daemons finish (or clean up) before slurmd goes.
+                _wait(lambda: not self.run("squeue", "-h", "-t", active, "-o", "%i").stdout.split()
+                      and not self._own_processes("slurmstepd-wlm"), 30, "the jobs to end")
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
-                problems.append(f"cancelling jobs: {exc}")
+                problems.append(f"ending jobs: {exc}")
         for name, proc in reversed(self.procs):  # slurmd, slurmctld, munged
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -180,7 +196,11 @@ class LocalSlurm:
                     proc.wait(timeout=10)
         for log in self._logs:
             log.close()
-        for pid in self._own_processes():  # e.g. a slurmstepd of a job that outlived its slurmd
+        try:  # slurmctld's slurmscriptd child exits with it; exited step daemons wait for init to reap them
+            _wait(lambda: not self._own_processes() and not _zombies("slurmstepd"), 10, "the daemons' children")
+        except RuntimeError:
+            pass
+        for pid in self._own_processes():  # e.g. a slurmstepd that outlived its slurmd
             problems.append(f"pid {pid} from the SLURM prefix left running; killed")
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -234,22 +254,17 @@ def _tables(workdir: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
-def test_sweep_on_a_local_slurm_cluster_matches_a_local_run(slurm_cluster, mnist_cache, tmp_path):
-    cache = Path(mnist_cache).resolve()
-    cfg = yaml.safe_load(TEST_CONFIG.read_text())
-    n_slurm_jobs = len(cfg["classes"]) * len(cfg["samples"]) * len(cfg["seeds"]) + len(cfg["seeds"])
-
-    # Through SLURM. SBATCH_PARTITION exercises the profile's environment route to a partition.
+def _run_on_slurm(slurm_cluster: LocalSlurm, on_slurm: Path, cache: Path, n_jobs: dict[str, int]):
+    # SBATCH_PARTITION exercises the profile's environment route to a partition.
     env = slurm_cluster.env()
     env["SBATCH_PARTITION"] = "debug"
-    on_slurm = tmp_path / "slurm"
     proc = _snakemake(on_slurm, "--workflow-profile", SLURM_PROFILE, *SLURM_TEST_ARGS, cache=cache, env=env)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"snakemake on SLURM failed ({proc.returncode}):\n{output[-8000:]}\n{slurm_cluster.logs()}"
 
     # Every develop/transfer job was submitted to SLURM, in the profile's partition, and completed there.
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", output)
-    assert len(submitted) == n_slurm_jobs == len(set(submitted)), output[-8000:]
+    assert len(submitted) == sum(n_jobs.values()) == len(set(submitted)), output[-8000:]
     log_files = sorted((on_slurm / ".snakemake" / "log").glob("*.snakemake.log"))
     assert log_files, "no Snakemake log"
     assert set(re.findall(r"has been submitted with SLURM jobid (\d+)", log_files[-1].read_text())) == set(submitted)
@@ -260,18 +275,31 @@ def test_sweep_on_a_local_slurm_cluster_matches_a_local_run(slurm_cluster, mnist
         assert f"_job_complete: JobId={jobid} WEXITSTATUS 0" in ctld, jobid
     states = slurm_cluster.run("squeue", "-h", "--states=all", "-o", "%i|%T").stdout.split()
     assert sorted(states) == sorted(f"{j}|COMPLETED" for j in submitted)
-    # The develop/transfer outputs were written by the SLURM jobs (their SLURM logs name the job ids).
-    slurm_logs = {p.stem for p in (on_slurm / ".snakemake" / "slurm_logs").rglob("*.log")}
-    assert slurm_logs == set(submitted)
+    # Each job ran its rule inside the allocation (Snakemake's job step executor, via srun); the SLURM
+    # logs (kept by --slurm-keep-successful-logs) are named rule_<rule>/<wildcards>/<job id>.log.
+    log_dir = on_slurm / ".snakemake" / "slurm_logs"
+    slurm_logs = sorted(log_dir.rglob("*.log"))
+    assert sorted(p.stem for p in slurm_logs) == sorted(submitted)
+    ran = {}
+    for path in slurm_logs:
+        rule = path.relative_to(log_dir).parts[0].removeprefix("rule_")
+        text = path.read_text(errors="replace")
+        assert "--executor slurm-jobstep" in text and f"Finished jobid: 0 (Rule: {rule})" in text, text[-3000:]
+        ran[rule] = ran.get(rule, 0) + 1
+    assert ran == n_jobs
 
-    # The same sweep locally (the default profile), without the SLURM programs on PATH.
-    local_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "SBATCH_"))}
-    local_env["PATH"] = f"{VENV_BIN}{os.pathsep}{local_env.get('PATH', '')}"
-    local = tmp_path / "local"
-    proc = _snakemake(local, "--cores", "2", cache=cache, env=local_env)
-    assert proc.returncode == 0, f"local snakemake failed:\n{(proc.stdout + proc.stderr)[-8000:]}"
 
-    got, want = _tables(on_slurm), _tables(local)
+def test_sweep_on_a_local_slurm_cluster_matches_a_local_run(baseline, slurm_cluster, mnist_cache, tmp_path):
+    # `baseline` (conftest, session-scoped, shared with the workflow and fault tests): the same sweep
+    # run locally with the default profile, before the cluster starts and without SLURM on PATH.
+    local, _ = baseline
+    cache = Path(mnist_cache).resolve()
+    cfg = yaml.safe_load(TEST_CONFIG.read_text())
+    n_jobs = {"develop": len(cfg["classes"]) * len(cfg["samples"]) * len(cfg["seeds"]), "transfer": len(cfg["seeds"])}
+
+    _run_on_slurm(slurm_cluster, tmp_path / "slurm", cache, n_jobs)
+
+    got, want = _tables(tmp_path / "slurm"), _tables(local)
     for name in TABLES:
         assert len(want[name]) > 0, name
         pd.testing.assert_frame_equal(got[name], want[name], check_exact=True, obj=name)

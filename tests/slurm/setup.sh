@@ -75,6 +75,17 @@ rm -rf "$debs"
 for daemon in slurmctld slurmd slurmstepd; do
     ln -sf "$daemon-wlm" "$prefix/usr/sbin/$daemon"
 done
+# The job step plugin runs `srun` inside each job with every SLURM_* variable but the job's identity
+# removed, SLURM_CONF included, so srun would look for /etc/slurm/slurm.conf (or a configless
+# controller via DNS). A real cluster has one of those; this private one gets an srun that knows
+# where its slurm.conf is.
+mv "$prefix/usr/bin/srun" "$prefix/usr/bin/srun-wlm"
+cat > "$prefix/usr/bin/srun" <<EOF
+#!/bin/sh
+export SLURM_CONF="\${SLURM_CONF:-$cluster/etc/slurm.conf}"
+exec "$prefix/usr/bin/srun-wlm" "\$@"
+EOF
+chmod 0755 "$prefix/usr/bin/srun"
 
 # Daemon users (the packages' maintainer scripts would create them).
 for user in slurm munge; do
