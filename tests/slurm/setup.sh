@@ -64,10 +64,17 @@ mkdir -p "$cluster"
 chmod 0755 "$cluster"
 debs=$(mktemp -d "$cluster/debs.XXXXXX")
 chmod 0755 "$debs"
-(cd "$debs" && apt-get download -q "${!want[@]}" 2>&1 | grep -v -e '^Get:' -e 'unsandboxed' >&2 || true)
 shopt -s nullglob
-files=("$debs"/*.deb)
-[ ${#files[@]} -eq ${#want[@]} ] || { echo "apt-get download got ${#files[@]} of ${#want[@]} packages: ${!want[*]}" >&2; exit 1; }
+download() {
+    (cd "$debs" && apt-get download -q "${!want[@]}" 2>&1 | grep -v -e '^Get:' -e '^Fetched' -e 'unsandboxed' >&2 || true)
+    files=("$debs"/*.deb)
+    [ ${#files[@]} -eq ${#want[@]} ]
+}
+if ! download; then   # stale package lists: refresh once
+    rm -f "$debs"/*.deb
+    apt-get update -qq >/dev/null
+    download || { echo "apt-get download got ${#files[@]} of ${#want[@]} packages: ${!want[*]}" >&2; exit 1; }
+fi
 prefix=$cluster/prefix
 mkdir -p "$prefix"
 for deb in "${files[@]}"; do dpkg -x "$deb" "$prefix"; done
