@@ -43,16 +43,19 @@ def build_model(cfg: Mapping[str, Any], n_classes: int, seed: int, device: torch
 def measure(
     model: PrunableMLP,
     cfg: Mapping[str, Any],
-    train_data: Tensors,
     eval_data: Tensors,
     test_data: Tensors,
     s_pair: tuple[torch.Tensor, torch.Tensor] | None,
+    train_stats: tuple[float, float],
 ) -> dict[str, Any]:
-    """A (Eq. 2), S (Eqs. 3-5), E (Eq. 6) under both readings and F (Eq. 7) of the current network."""
+    """A (Eq. 2), S (Eqs. 3-5), E (Eq. 6) under both readings and F (Eq. 7) of the current network.
+
+    `train_stats` is the (loss, accuracy) of the last training epoch (running, see train.train).
+    """
     fit = cfg["fitness"]
     a, _ = evaluate(model, eval_data)
     test_acc = a if eval_data is test_data else evaluate(model, test_data)[0]
-    train_acc, train_loss = evaluate(model, train_data)
+    train_loss, train_acc = train_stats
     row: dict[str, Any] = {
         "A": a,
         "test_acc": test_acc,
@@ -94,9 +97,9 @@ def develop(
     model = build_model(cfg, task.n_classes, seed, device)
 
     t0 = time.perf_counter()
-    train(model, train_data, cfg["lr"], cfg["batch_size"], cfg["initial_epochs"], gen, "initial training")
+    stats = train(model, train_data, cfg["lr"], cfg["batch_size"], cfg["initial_epochs"], gen, "initial training")
     row = {"iteration": 0, "hidden": model.n_hidden, "pruned": 0}
-    row.update(measure(model, cfg, train_data, eval_data, test_data, None))
+    row.update(measure(model, cfg, eval_data, test_data, None, stats))
     row["seconds"] = time.perf_counter() - t0
     curve = [row]
     if progress:
@@ -110,10 +113,10 @@ def develop(
         t0 = time.perf_counter()
         n = n_to_prune(model.n_hidden, prune["schedule"], prune["fraction"], prune["count"], prune["min_hidden"])
         model.remove_hidden(least_important(importance(model), n))
-        w_p = model.connection_weights().clone()
-        train(model, train_data, cfg["lr"], cfg["batch_size"], cfg["retrain_epochs"], gen, f"iteration {iteration}")
+        w_p = model.connection_weights()  # a new tensor (torch.cat), not a view
+        stats = train(model, train_data, cfg["lr"], cfg["batch_size"], cfg["retrain_epochs"], gen, f"iteration {iteration}")
         row = {"iteration": iteration, "hidden": model.n_hidden, "pruned": n}
-        row.update(measure(model, cfg, train_data, eval_data, test_data, (w_p, model.connection_weights())))
+        row.update(measure(model, cfg, eval_data, test_data, (w_p, model.connection_weights()), stats))
         row["seconds"] = time.perf_counter() - t0
         curve.append(row)
         if progress:

@@ -50,14 +50,22 @@ def check_finite(model: PrunableMLP, where: str) -> None:
 
 
 @torch.no_grad()
-def sgd_step(model: PrunableMLP, xb: torch.Tensor, tb: torch.Tensor, lr: float) -> None:
-    """One SGD step on a mini-batch for loss mean_b 0.5 * ||sigmoid-output - target||^2."""
+def sgd_step(model: PrunableMLP, xb: torch.Tensor, tb: torch.Tensor, lr: float, stats: torch.Tensor | None = None) -> None:
+    """One SGD step on a mini-batch for loss mean_b 0.5 * ||sigmoid-output - target||^2.
+
+    With `stats` (a 2-element float64 tensor), adds the batch's summed loss and its number of
+    correct predictions (before the update) to it, without a host synchronisation.
+    """
     w1, b1 = model.hidden.weight, model.hidden.bias
     w2, b2 = model.output.weight, model.output.bias
     h = torch.addmm(b1, xb, w1.t()).sigmoid_()
     o = torch.addmm(b2, h, w2.t()).sigmoid_()
+    err = o - tb
+    if stats is not None:
+        stats[0] += 0.5 * err.square().sum()
+        stats[1] += (o.argmax(1) == tb.argmax(1)).sum()
     # d loss / d z2 = (o - t) * o (1 - o) / B
-    d2 = (o - tb).mul_(o).mul_(1.0 - o).div_(xb.shape[0])
+    d2 = err.mul_(o).mul_(1.0 - o).div_(xb.shape[0])
     d1 = torch.mm(d2, w2).mul_(h).mul_(1.0 - h)
     w2.addmm_(d2.t(), h, alpha=-lr)
     b2.sub_(d2.sum(0), alpha=lr)
@@ -74,18 +82,20 @@ def train_epoch(
     every: int = 0,
     on_batches: Callable[[int], None] | None = None,
     step0: int = 0,
+    stats: torch.Tensor | None = None,
 ) -> int:
     """One epoch over `data` in a shuffled order drawn from `generator`; returns the step count.
 
     With `every` and `on_batches`, calls on_batches(step) after every `every` mini-batches
-    (step counts mini-batches from `step0`).
+    (step counts mini-batches from `step0`). With `stats`, accumulates the running loss and
+    correct count (see sgd_step).
     """
     n = len(data)
     perm = torch.randperm(n, generator=generator).to(data.x.device)
     xs, ts = data.x.index_select(0, perm), data.t.index_select(0, perm)
     step = step0
     for start in range(0, n, batch_size):
-        sgd_step(model, xs[start : start + batch_size], ts[start : start + batch_size], lr)
+        sgd_step(model, xs[start : start + batch_size], ts[start : start + batch_size], lr, stats)
         step += 1
         if every and on_batches is not None and (step - step0) % every == 0:
             on_batches(step)
@@ -94,16 +104,26 @@ def train_epoch(
 
 def train(
     model: PrunableMLP, data: Tensors, lr: float, batch_size: int, epochs: int, generator: torch.Generator, where: str
-) -> None:
-    """`epochs` epochs of SGD; NaN/inf weights stop with a NumericalError naming `where`."""
+) -> tuple[float, float]:
+    """`epochs` epochs of SGD; NaN/inf weights stop with a NumericalError naming `where`.
+
+    Returns the last epoch's running training (loss, accuracy): the mean over its mini-batches,
+    each measured just before its update (no extra pass over the training set).
+    """
+    stats = torch.zeros(2, dtype=torch.float64, device=data.x.device)
     for epoch in range(epochs):
+        stats.zero_()
         try:
-            train_epoch(model, data, lr, batch_size, generator)
+            train_epoch(model, data, lr, batch_size, generator, stats=stats)
         except RuntimeError as exc:
             if "overflow" not in str(exc):
                 raise
             raise NumericalError(f"{where}, epoch {epoch + 1}: learning rate {lr} overflows the weights' dtype (NaN/inf)") from None
         check_finite(model, f"{where}, epoch {epoch + 1}")
+    loss, correct = (float(v) for v in stats.tolist())
+    if not math.isfinite(loss):
+        raise NumericalError(f"{where}: training loss is NaN/inf")
+    return loss / len(data), correct / len(data)
 
 
 @torch.no_grad()

@@ -82,11 +82,12 @@ def test_weights_turning_nan_mid_run_stop_with_the_iteration_named(task, tiny_cf
     real = dev.train
 
     def poisoned(model, data, lr, batch_size, epochs, gen, where):
-        real(model, data, lr, batch_size, epochs, gen, where)
+        stats = real(model, data, lr, batch_size, epochs, gen, where)
         if where == "iteration 3":
             with torch.no_grad():
                 model.output.weight[0, 0] = float("nan")
-            real(model, data, lr, batch_size, epochs, gen, where)
+            stats = real(model, data, lr, batch_size, epochs, gen, where)
+        return stats
 
     monkeypatch.setattr(dev, "train", poisoned)
     with pytest.raises(NumericalError, match=r"iteration 3, epoch 1: .*NaN/inf"):

@@ -109,3 +109,15 @@ def test_hand_written_sgd_step_equals_autograd_sgd():
     opt.step()
     for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
         assert torch.allclose(pa, pb, atol=1e-6, rtol=1e-5), name
+
+
+def test_running_training_stats_match_a_full_pass_when_weights_do_not_move():
+    from bdnn.train import evaluate, make_generator, train
+
+    torch.manual_seed(1)
+    m = PrunableMLP(784, 30, 10)
+    y = torch.randint(0, 10, (50,))
+    data = Tensors(x=torch.rand(50, 784), y=y, t=torch.nn.functional.one_hot(y, 10).float())
+    loss, acc = train(m, data, lr=1e-30, batch_size=10, epochs=2, generator=make_generator(0), where="t")
+    acc_full, loss_full = evaluate(m, data)
+    assert acc == acc_full and loss == pytest.approx(loss_full, rel=1e-6)
