@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -42,10 +41,6 @@ class Progress:
         else:
             sys.stderr.write(f"{self.label} {done}/{self.total} {text} ({elapsed:.1f}s)\n")
         sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.tty:
-            sys.stderr.write("\n")
 
 
 def log(msg: str) -> None:

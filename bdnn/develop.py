@@ -10,7 +10,7 @@ from typing import Any, Callable, Mapping
 import torch
 
 from bdnn.data import Task
-from bdnn.fitness import accuracy, fitness, mean_weight, stability
+from bdnn.fitness import fitness, mean_weight, stability
 from bdnn.model import PrunableMLP
 from bdnn.pruning import importance, least_important, n_to_prune
 from bdnn.train import Tensors, check_finite, evaluate, make_generator, train

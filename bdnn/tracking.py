@@ -47,7 +47,7 @@ def _client(cfg: Mapping[str, Any]):
     return MlflowClient(tracking_uri=uri)
 
 
-def _retry(fn, what: str, attempts: int = 6):
+def _retry(fn, what: str, uri: str, attempts: int = 6):
     """Run `fn`, retrying on SQLite lock contention; other failures become a TrackingError."""
     for i in range(attempts):
         try:
@@ -60,7 +60,7 @@ def _retry(fn, what: str, attempts: int = 6):
                 time.sleep(0.5 * 2**i)
                 continue
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-            raise TrackingError(f"{what} failed against {os.environ.get('MLFLOW_TRACKING_URI', '')or 'the tracking store'}: {first}") from None
+            raise TrackingError(f"{what} failed against {uri}: {first}") from None
 
 
 def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -68,7 +68,7 @@ def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     out: dict[str, str] = {}
     for k, v in d.items():
         key = f"{prefix}{k}"
-        if isinstance(v, Mapping) and v and not key == "classes":
+        if isinstance(v, Mapping) and v and key != "classes":  # classes stays one JSON param
             out.update(flatten(v, key + "."))
         else:
             out[key] = json.dumps(v) if not isinstance(v, str) else v
@@ -135,7 +135,7 @@ def init_sweep(cfg: Mapping[str, Any], name: str | None = None) -> dict[str, Any
             client.set_terminated(run_id, "FINISHED")
         return {"experiment_id": exp_id, "parent_run_id": run_id, "sweep": sweep, "tracking_uri": tracking_uri(cfg)}
 
-    return _retry(go, "creating the MLflow experiment and sweep run")
+    return _retry(go, "creating the MLflow experiment and sweep run", tracking_uri(cfg))
 
 
 def _batches(items: list, size: int) -> Iterable[list]:
@@ -202,4 +202,4 @@ def track_result(cfg: Mapping[str, Any], kind: str, result: Path, sweep_file: st
         client.set_terminated(run_id, "FINISHED")
         return {"run_id": run_id, "created": True, "key": key}
 
-    return _retry(go, f"logging {result} to MLflow")
+    return _retry(go, f"logging {result} to MLflow", tracking_uri(cfg))

@@ -49,12 +49,30 @@ def check_finite(model: PrunableMLP, where: str) -> None:
             raise NumericalError(f"{where}: {name} became NaN/inf (learning rate too large?)")
 
 
+@dataclass
+class RunningStats:
+    """Training loss and accuracy accumulated on the device during an epoch (0-d tensors)."""
+
+    sq_err: torch.Tensor
+    correct: torch.Tensor
+
+    @classmethod
+    def zeros(cls, device: torch.device) -> "RunningStats":
+        return cls(torch.zeros((), dtype=torch.float64, device=device), torch.zeros((), dtype=torch.int64, device=device))
+
+    def result(self, n: int) -> tuple[float, float]:
+        """(mean loss 0.5 * ||o - t||^2 per sample, accuracy) over `n` samples."""
+        return 0.5 * float(self.sq_err) / n, int(self.correct) / n
+
+
 @torch.no_grad()
-def sgd_step(model: PrunableMLP, xb: torch.Tensor, tb: torch.Tensor, lr: float, stats: torch.Tensor | None = None) -> None:
+def sgd_step(
+    model: PrunableMLP, xb: torch.Tensor, tb: torch.Tensor, lr: float, stats: RunningStats | None = None, yb: torch.Tensor | None = None
+) -> None:
     """One SGD step on a mini-batch for loss mean_b 0.5 * ||sigmoid-output - target||^2.
 
-    With `stats` (a 2-element float64 tensor), adds the batch's summed loss and its number of
-    correct predictions (before the update) to it, without a host synchronisation.
+    With `stats` (and the batch's labels `yb`), adds the batch's summed squared error and its
+    number of correct predictions (before the update), without a host synchronisation.
     """
     w1, b1 = model.hidden.weight, model.hidden.bias
     w2, b2 = model.output.weight, model.output.bias
@@ -62,8 +80,9 @@ def sgd_step(model: PrunableMLP, xb: torch.Tensor, tb: torch.Tensor, lr: float, 
     o = torch.addmm(b2, h, w2.t()).sigmoid_()
     err = o - tb
     if stats is not None:
-        stats[0] += 0.5 * err.square().sum()
-        stats[1] += (o.argmax(1) == tb.argmax(1)).sum()
+        flat = err.view(-1)
+        stats.sq_err.add_(torch.dot(flat, flat))
+        stats.correct.add_((o.argmax(1) == yb).sum())
     # d loss / d z2 = (o - t) * o (1 - o) / B
     d2 = err.mul_(o).mul_(1.0 - o).div_(xb.shape[0])
     d1 = torch.mm(d2, w2).mul_(h).mul_(1.0 - h)
@@ -82,7 +101,7 @@ def train_epoch(
     every: int = 0,
     on_batches: Callable[[int], None] | None = None,
     step0: int = 0,
-    stats: torch.Tensor | None = None,
+    stats: RunningStats | None = None,
 ) -> int:
     """One epoch over `data` in a shuffled order drawn from `generator`; returns the step count.
 
@@ -93,9 +112,11 @@ def train_epoch(
     n = len(data)
     perm = torch.randperm(n, generator=generator).to(data.x.device)
     xs, ts = data.x.index_select(0, perm), data.t.index_select(0, perm)
+    ys = data.y.index_select(0, perm) if stats is not None else None
     step = step0
     for start in range(0, n, batch_size):
-        sgd_step(model, xs[start : start + batch_size], ts[start : start + batch_size], lr, stats)
+        end = start + batch_size
+        sgd_step(model, xs[start:end], ts[start:end], lr, stats, None if ys is None else ys[start:end])
         step += 1
         if every and on_batches is not None and (step - step0) % every == 0:
             on_batches(step)
@@ -110,20 +131,20 @@ def train(
     Returns the last epoch's running training (loss, accuracy): the mean over its mini-batches,
     each measured just before its update (no extra pass over the training set).
     """
-    stats = torch.zeros(2, dtype=torch.float64, device=data.x.device)
+    stats = RunningStats.zeros(data.x.device)
     for epoch in range(epochs):
-        stats.zero_()
+        last = epoch == epochs - 1  # only the last epoch's statistics are reported
         try:
-            train_epoch(model, data, lr, batch_size, generator, stats=stats)
+            train_epoch(model, data, lr, batch_size, generator, stats=stats if last else None)
         except RuntimeError as exc:
             if "overflow" not in str(exc):
                 raise
             raise NumericalError(f"{where}, epoch {epoch + 1}: learning rate {lr} overflows the weights' dtype (NaN/inf)") from None
         check_finite(model, f"{where}, epoch {epoch + 1}")
-    loss, correct = (float(v) for v in stats.tolist())
+    loss, acc = stats.result(len(data))
     if not math.isfinite(loss):
         raise NumericalError(f"{where}: training loss is NaN/inf")
-    return loss / len(data), correct / len(data)
+    return loss, acc
 
 
 @torch.no_grad()
