@@ -64,8 +64,16 @@ def measure(
         "train_loss": train_loss,
         "train_acc": train_acc,
     }
+    return add_stability_and_fitness(row, fit, s_pair)
+
+
+def add_stability_and_fitness(
+    row: dict[str, Any], fit: Mapping[str, Any], s_pair: tuple[torch.Tensor, torch.Tensor] | None
+) -> dict[str, Any]:
+    """Given A and both E readings in `row`: E, S (Eqs. 3-5, both readings) and F (Eq. 7)
+    under the configured readings; S and F stay empty without `s_pair` (iteration 0)."""
     row["E"] = row[f"E_{fit['mean_weight']}"]
-    if s_pair is None:  # iteration 0: S (and so F) is undefined
+    if s_pair is None:
         row.update(S_normalized=None, S_raw=None, S=None, F=None)
     else:
         w_p, w_r = s_pair

@@ -24,8 +24,7 @@ import torch
 from torch.nn.utils import prune as torch_prune
 
 from bdnn.data import Task
-from bdnn.develop import build_model
-from bdnn.fitness import fitness, stability
+from bdnn.develop import add_stability_and_fitness, build_model
 from bdnn.model import PrunableMLP
 from bdnn.pruning import importance, least_important, n_to_prune
 from bdnn.train import Tensors, check_finite, evaluate, make_generator
@@ -186,16 +185,7 @@ def _measure(net: MaskedNet, cfg: Mapping[str, Any], train_data: Tensors, eval_d
     for mode in ("per_connection", "printed"):
         w1, w2 = net.alive_weights()
         row[f"E_{mode}"] = _mean_weight(w1, w2, n_in, net.n_alive, mode)
-    row["E"] = row[f"E_{fit['mean_weight']}"]
-    if s_pair is None:
-        row.update(S_normalized=None, S_raw=None, S=None, F=None)
-    else:
-        w_p, w_r = s_pair
-        row["S_normalized"] = stability(w_p, w_r, "normalized")
-        row["S_raw"] = stability(w_p, w_r, "raw")
-        row["S"] = row[f"S_{fit['stability']}"]
-        row["F"] = fitness(row["A"], row["S"], row["E"], fit["alpha"], fit["beta"], fit["gamma"])
-    return row
+    return add_stability_and_fitness(row, fit, s_pair)
 
 
 def develop_masked(task: Task, cfg: Mapping[str, Any], seed: int, backend: str = "mask",

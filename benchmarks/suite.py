@@ -425,7 +425,7 @@ def bench_cuda(setup: Setup, cpu_seconds: float | None) -> list[Result]:
 
 PROFILE_GROUPS = {  # (file suffix, function) -> group; cumulative times, so no group may contain another
     ("bdnn/train.py", "sgd_step"): "training: SGD steps",
-    ("bdnn/train.py", "evaluate"): "evaluation: forward passes (test set, train set)",
+    ("bdnn/train.py", "evaluate"): "evaluation: forward passes (evaluation split)",
     ("bdnn/fitness.py", "stability"): "fitness: S",
     ("bdnn/fitness.py", "mean_weight"): "fitness: E",
     ("bdnn/pruning.py", "importance"): "pruning: importance",
