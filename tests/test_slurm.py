@@ -31,9 +31,8 @@ from bdnn.develop import TIMING_COLUMNS
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
-TEST_CONFIG = REPO / "config" / "test.yaml"
+from conftest import REPO, TEST_CONFIG, VENV_BIN, free_port
+
 SLURM_PROFILE = "workflow/profiles/slurm"
 HERE = Path(__file__).resolve().parent / "slurm"
 TABLES = ("curves.csv", "summary.csv", "transfer.csv")
@@ -49,12 +48,6 @@ SLURM_TEST_ARGS = (
     "--slurm-keep-successful-logs",
     "--latency-wait", "5",
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(predicate, timeout: float, what: str, procs=()):
@@ -126,7 +119,7 @@ class LocalSlurm:
         mem_mb = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
         template = string.Template((HERE / "slurm.conf.in").read_text())
         self.conf.write_text(template.substitute(
-            host=self.host, ctld_port=_free_port(), slurmd_port=_free_port(), cluster=self.root,
+            host=self.host, ctld_port=free_port(), slurmd_port=free_port(), cluster=self.root,
             plugin_dir=self.plugin_dir, cpus=os.cpu_count() or 1, memory_mb=max(mem_mb * 9 // 10, 1),
         ))
         sbin = self.prefix / "usr" / "sbin"
