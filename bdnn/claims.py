@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from bdnn.files import write_text
+from bdnn.fitness import fitness
 
 PAPER_UNPRUNED_ACC = 0.8872
 READINGS = list(product(("normalized", "raw"), ("per_connection", "printed")))
@@ -19,7 +20,7 @@ READINGS = list(product(("normalized", "raw"), ("per_connection", "printed")))
 def peaks(curves: pd.DataFrame, fit: Mapping[str, Any], stability: str, mean_weight: str) -> pd.DataFrame:
     """Per run: the F peak (first argmax over pruning iterations) under one S/E reading."""
     c = curves[curves["iteration"] > 0].copy()
-    c["F_r"] = fit["alpha"] * c["A"] + fit["beta"] * c[f"S_{stability}"] + fit["gamma"] * c[f"E_{mean_weight}"]
+    c["F_r"] = fitness(c["A"], c[f"S_{stability}"], c[f"E_{mean_weight}"], fit["alpha"], fit["beta"], fit["gamma"])
     rows = []
     for (name, n_cls, samples, seed), g in c.groupby(["classes", "n_classes", "samples", "seed"], sort=False):
         g = g.sort_values("iteration")
@@ -27,7 +28,7 @@ def peaks(curves: pd.DataFrame, fit: Mapping[str, Any], stability: str, mean_wei
         j = int(np.argmax(g[f"S_{stability}"].to_numpy()))
         rows.append({"classes": name, "n_classes": n_cls, "samples": samples, "seed": seed,
                      "hidden": int(g["hidden"].iloc[i]), "interior": 0 < i < len(g) - 1,
-                     "S_interior": 0 < j < len(g) - 1, "A": float(g["A"].iloc[i])})
+                     "S_interior": 0 < j < len(g) - 1})
     return pd.DataFrame(rows)
 
 

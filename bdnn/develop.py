@@ -13,7 +13,7 @@ from bdnn.data import Task
 from bdnn.fitness import fitness, mean_weight, stability
 from bdnn.model import PrunableMLP
 from bdnn.pruning import importance, least_important, n_to_prune
-from bdnn.train import Tensors, check_finite, evaluate, make_generator, train
+from bdnn.train import Tensors, evaluate, make_generator, train
 
 # Curve columns; `seconds` is the only timing column (everything else is deterministic).
 CURVE_COLUMNS = [
@@ -137,7 +137,6 @@ def develop(
             if prune["patience"] is not None and since_best >= prune["patience"]:
                 stopped_early = True
                 break
-    check_finite(model, f"iteration {iteration}")
     if best_row is None or best_state is None:
         raise ValueError("no pruning iteration ran: min_hidden must be below hidden_init")
 

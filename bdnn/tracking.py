@@ -104,7 +104,7 @@ def _find(client, exp_id: str, key: str) -> list:
     return client.search_runs([exp_id], filter_string=f"tags.bdnn_run_key = '{key}'", max_results=50)
 
 
-def _get_or_create(client, exp_id: str, key: str, tags: dict[str, str], name: str, log) -> tuple[str, bool]:
+def _get_or_create(client, exp_id: str, key: str, tags: dict[str, str], name: str) -> tuple[str, bool]:
     """(run_id, created): reuse a FINISHED run with this key, delete unfinished ones."""
     existing = _find(client, exp_id, key)
     for run in existing:
@@ -113,7 +113,6 @@ def _get_or_create(client, exp_id: str, key: str, tags: dict[str, str], name: st
     for run in existing:
         client.delete_run(run.info.run_id)
     run = client.create_run(exp_id, tags={**tags, "bdnn_run_key": key}, run_name=name)
-    log(run.info.run_id)
     return run.info.run_id, True
 
 
@@ -125,7 +124,7 @@ def init_sweep(cfg: Mapping[str, Any], name: str | None = None) -> dict[str, Any
     def go():
         exp_id = _experiment(client, cfg)
         tags = {"sweep": sweep, "git_commit": git_commit(), "kind": "sweep"}
-        run_id, created = _get_or_create(client, exp_id, f"sweep/{sweep}", tags, name or f"sweep-{sweep}", lambda _: None)
+        run_id, created = _get_or_create(client, exp_id, f"sweep/{sweep}", tags, name or f"sweep-{sweep}")
         if created:
             from mlflow.entities import Param
 
@@ -152,12 +151,11 @@ def track_result(cfg: Mapping[str, Any], kind: str, result: Path, sweep_file: st
     sweep = json.loads(Path(sweep_file).read_text())
     summary = json.loads((result / "summary.json").read_text())
     job_cfg = summary["config"]
+    ident = {"classes": summary["classes"], "samples": summary["samples"], "seed": summary["seed"]}
     if kind == "develop":
-        ident = {"classes": summary["classes"], "samples": summary["samples"], "seed": summary["seed"]}
         table, keys, files = result / "curve.csv", METRIC_KEYS, ["curve.csv", "summary.json", "model.pt"]
         name = f"develop-{ident['classes']}-{ident['samples']}-seed{ident['seed']}"
     else:
-        ident = {"classes": summary["classes"], "samples": summary["samples"], "seed": summary["seed"]}
         table, keys, files = result / "transfer.csv", TRANSFER_METRIC_KEYS, ["transfer.csv", "summary.json"]
         name = f"transfer-seed{ident['seed']}"
     key = f"{sweep['sweep']}/{kind}/{ident['classes']}/{ident['samples']}/seed{ident['seed']}"
@@ -168,7 +166,7 @@ def track_result(cfg: Mapping[str, Any], kind: str, result: Path, sweep_file: st
     def go():
         from mlflow.entities import Metric, Param
 
-        run_id, created = _get_or_create(client, sweep["experiment_id"], key, tags, name, lambda _: None)
+        run_id, created = _get_or_create(client, sweep["experiment_id"], key, tags, name)
         if not created:
             return {"run_id": run_id, "created": False, "key": key}
         df = pd.read_csv(table)

@@ -26,13 +26,12 @@ class TransferResult:
 
 
 def match_accuracy(
-    task: Task, cfg: Mapping[str, Any], seed: int, target: float, device: torch.device, log: Log | None = None
+    train_data: Tensors, eval_data: Tensors, n_classes: int, cfg: Mapping[str, Any], seed: int, target: float,
+    device: torch.device, log: Log | None = None,
 ) -> tuple[PrunableMLP, dict[str, Any]]:
     """Train the un-pruned network (same init and sample order as the develop run) epoch by
     epoch until its evaluation accuracy first reaches `target`, at most `transfer.max_epochs`."""
-    train_data = Tensors.of(task.train, task.n_classes, device)
-    eval_data = Tensors.of(task.eval, task.n_classes, device)
-    model = build_model(cfg, task.n_classes, seed, device)
+    model = build_model(cfg, n_classes, seed, device)
     gen = make_generator(seed, 0)
     acc, epochs = 0.0, 0
     while epochs < cfg["transfer"]["max_epochs"]:
@@ -89,10 +88,11 @@ def run_transfer(
     both on each draw of unseen samples and record error_new / error_test per step."""
     t0 = time.perf_counter()
     pruned = pruned.to(device)
-    eval_data = Tensors.of(task.eval, task.n_classes, device)
     test = Tensors.of(task.test, task.n_classes, device)
+    eval_data = test if task.validation is None else Tensors.of(task.validation, task.n_classes, device)
     target = evaluate(pruned, eval_data)[0]
-    unpruned, match = match_accuracy(task, cfg, seed, target, device, log)
+    train_data = Tensors.of(task.train, task.n_classes, device)
+    unpruned, match = match_accuracy(train_data, eval_data, task.n_classes, cfg, seed, target, device, log)
     rows: list[dict[str, Any]] = []
     auc: dict[str, dict[str, float]] = {}
     for n in cfg["transfer"]["new_samples"]:
