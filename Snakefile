@@ -2,7 +2,8 @@
 #   snakemake                      # full sweep with config/config.yaml (workflow/profiles/default is used)
 #   snakemake --configfile config/paper-lr.yaml     # the paper's lr 1, into results/paper-lr, figures/paper-lr
 #   snakemake --workflow-profile workflow/profiles/slurm   # on a SLURM cluster
-from snakemake.utils import min_version, validate
+# The method: docs/method.md. Every path: bdnn/layout.py. Every default: bdnn/config.schema.yaml.
+from snakemake.utils import min_version
 
 min_version("9.0")
 
@@ -20,7 +21,15 @@ include: "workflow/rules/tracking.smk"
 include: "workflow/rules/aggregate.smk"
 
 
-localrules: all, data, aggregate, figures, claims, track_init, track_develop, track_transfer
+localrules:
+    all,
+    data,
+    aggregate,
+    figures,
+    claims,
+    track_init,
+    track_develop,
+    track_transfer,
 
 
 rule all:

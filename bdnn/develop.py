@@ -1,29 +1,26 @@
 """The developmental loop of BDNN-sp (Algorithm 1) with the schedules, early stop and peak
-selection of METHOD.md."""
+selection of docs/method.md, and the files a develop run writes."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import torch
 
+from bdnn.checkpoint import save_checkpoint
 from bdnn.data import Task
+from bdnn.files import write_csv, write_json
 from bdnn.fitness import fitness, mean_weight, stability
-from bdnn.model import PrunableMLP
-from bdnn.pruning import importance, least_important, n_to_prune
+from bdnn.layout import CURVE_COLUMNS, DEVELOP_FILES
+from bdnn.model import PrunableMLP, build_model
+from bdnn.pruning import importance, least_important, n_to_prune, schedule_sizes
 from bdnn.train import Tensors, evaluate, make_generator, train
 
-# Curve columns; `seconds` is the only timing column (everything else is deterministic).
-CURVE_COLUMNS = [
-    "iteration", "hidden", "pruned", "A", "test_acc", "S", "E", "F",
-    "S_normalized", "S_raw", "E_per_connection", "E_printed",
-    "train_loss", "train_acc", "seconds",
-]
-TIMING_COLUMNS = ["seconds"]
-
-Progress = Callable[[dict[str, Any]], None]
+# progress(row, total): called after each iteration with its curve row and the iteration count.
+Progress = Callable[[dict[str, Any], int], None]
 
 
 @dataclass
@@ -33,11 +30,14 @@ class DevelopResult:
     peak: dict[str, Any]  # the curve row at the F peak
     summary: dict[str, Any] = field(default_factory=dict)
 
-
-def build_model(cfg: Mapping[str, Any], n_classes: int, seed: int, device: torch.device) -> PrunableMLP:
-    """The initial over-complete network 784 -> hidden_init -> C, initialised from `seed`."""
-    torch.manual_seed(seed)
-    return PrunableMLP(784, cfg["hidden_init"], n_classes, init=cfg["init"]).to(device)
+    def save(self, out: str | Path, cfg: Mapping[str, Any], identity: Mapping[str, Any], runtime: Mapping[str, Any]) -> None:
+        """Write the run's files into `out` (names: bdnn.layout.DEVELOP_FILES), each atomically:
+        the checkpoint of the developed network, the curve, and the summary (identity, peak,
+        config and `runtime`: threads, device, versions)."""
+        out = Path(out)
+        save_checkpoint(out / DEVELOP_FILES["model"], self.model, cfg, identity)
+        write_csv(out / DEVELOP_FILES["curve"], self.curve, CURVE_COLUMNS)
+        write_json(out / DEVELOP_FILES["summary"], {**identity, **self.summary, "peak": self.peak, "config": cfg, **runtime})
 
 
 def measure(
@@ -103,6 +103,7 @@ def develop(
     eval_data = test_data if task.validation is None else Tensors.of(task.validation, task.n_classes, device)
     gen = make_generator(seed, 0)
     model = build_model(cfg, task.n_classes, seed, device)
+    total = len(schedule_sizes(model.n_hidden, prune)) + 1
 
     t0 = time.perf_counter()
     stats = train(model, train_data, cfg["lr"], cfg["batch_size"], cfg["initial_epochs"], gen, "initial training")
@@ -111,7 +112,7 @@ def develop(
     row["seconds"] = time.perf_counter() - t0
     curve = [row]
     if progress:
-        progress(row)
+        progress(row, total)
 
     best_f, best_row, best_state, since_best = -float("inf"), None, None, 0
     stopped_early = False
@@ -119,7 +120,7 @@ def develop(
     while model.n_hidden > prune["min_hidden"]:
         iteration += 1
         t0 = time.perf_counter()
-        n = n_to_prune(model.n_hidden, prune["schedule"], prune["fraction"], prune["count"], prune["min_hidden"])
+        n = n_to_prune(model.n_hidden, prune)
         model.remove_hidden(least_important(importance(model), n))
         w_p = model.connection_weights()  # a new tensor (torch.cat), not a view
         stats = train(model, train_data, cfg["lr"], cfg["batch_size"], cfg["retrain_epochs"], gen, f"iteration {iteration}")
@@ -128,7 +129,7 @@ def develop(
         row["seconds"] = time.perf_counter() - t0
         curve.append(row)
         if progress:
-            progress(row)
+            progress(row, total)
         if row["F"] > best_f:
             best_f, best_row, since_best = row["F"], row, 0
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}

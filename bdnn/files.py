@@ -30,9 +30,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
             os.unlink(tmp)
 
 
-def write_text(path: str | Path, text: str) -> None:
+def write_text(path: str | Path, text: str, only_if_changed: bool = False) -> bool:
+    """Write `text` atomically; with `only_if_changed`, leave an identical file (and its mtime)
+    alone. Returns whether the file was written."""
+    if only_if_changed and Path(path).is_file() and Path(path).read_text() == text:
+        return False
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+    return True
 
 
 def _clean(value: Any) -> Any:

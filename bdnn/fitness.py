@@ -1,14 +1,12 @@
 """The fitness function of BDNN-sp: accuracy A (Eq. 2), stability S (Eqs. 3-5),
-mean of weights E (Eq. 6) and F (Eq. 7), with the two readings of S and E fixed in METHOD.md."""
+mean of weights E (Eq. 6) and F (Eq. 7), with the two readings of S and E of docs/method.md."""
 
 from __future__ import annotations
 
 import torch
 
+from bdnn.layout import MEAN_WEIGHT_MODES, STABILITY_MODES
 from bdnn.model import PrunableMLP
-
-STABILITY_MODES = ("normalized", "raw")
-MEAN_WEIGHT_MODES = ("per_connection", "printed")
 
 
 def accuracy(predicted: torch.Tensor, labels: torch.Tensor) -> float:
@@ -18,7 +16,7 @@ def accuracy(predicted: torch.Tensor, labels: torch.Tensor) -> float:
     return float((predicted == labels).sum().item()) / labels.numel()
 
 
-def stability(w_pruned: torch.Tensor, w_retrained: torch.Tensor, mode: str = "normalized") -> float:
+def stability(w_pruned: torch.Tensor, w_retrained: torch.Tensor, mode: str) -> float:
     """Eqs. 3-5: S = H(p) / (max_i |p_i log2 p_i| * N_c) with p = |w_r - w_p| (Eq. 3).
 
     H(p) = -sum_i p_i log2 p_i (Eq. 4) with 0 log 0 = 0. `normalized` first divides p by its
@@ -44,7 +42,7 @@ def stability(w_pruned: torch.Tensor, w_retrained: torch.Tensor, mode: str = "no
 
 
 @torch.no_grad()
-def mean_weight(model: PrunableMLP, mode: str = "per_connection") -> float:
+def mean_weight(model: PrunableMLP, mode: str) -> float:
     """Eq. 6, mean of weights (biases excluded).
 
     `printed`: (sum|W1| + sum|W2|) / (n + m), n inputs, m remaining hidden neurons, as printed.
@@ -58,6 +56,6 @@ def mean_weight(model: PrunableMLP, mode: str = "per_connection") -> float:
     raise ValueError(f"mean_weight mode {mode!r}: one of {MEAN_WEIGHT_MODES}")
 
 
-def fitness(a: float, s: float, e: float, alpha: float = 1 / 3, beta: float = 1 / 3, gamma: float = 1 / 3) -> float:
-    """Eq. 7: F = alpha A + beta S + gamma E."""
+def fitness(a: float, s: float, e: float, alpha: float, beta: float, gamma: float) -> float:
+    """Eq. 7: F = alpha A + beta S + gamma E (works elementwise on arrays and Series too)."""
     return alpha * a + beta * s + gamma * e

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -63,3 +63,9 @@ class PrunableMLP(nn.Module):
     def connection_weights(self) -> torch.Tensor:
         """All connection weights of both layers, flattened (biases excluded): the N_c of Eqs. 3-5."""
         return torch.cat([self.hidden.weight.detach().flatten(), self.output.weight.detach().flatten()])
+
+
+def build_model(cfg: Mapping[str, Any], n_classes: int, seed: int, device: torch.device | str = "cpu") -> PrunableMLP:
+    """The initial over-complete network 784 -> hidden_init -> C, initialised from `seed`."""
+    torch.manual_seed(seed)
+    return PrunableMLP(784, cfg["hidden_init"], n_classes, init=cfg["init"]).to(device)

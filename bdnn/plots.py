@@ -12,11 +12,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from bdnn.files import atomic_path  # noqa: E402
+from bdnn.layout import FIGURE_FORMATS  # noqa: E402
 
 PANELS = [("A", "accuracy A"), ("S", "stability S"), ("E", "mean of weights E"), ("F", "fitness F")]
 
 
-def _save(fig: plt.Figure, base: Path, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
+def _save(fig: plt.Figure, base: Path, formats: Sequence[str] = FIGURE_FORMATS) -> list[Path]:
     out = []
     for fmt in formats:
         path = base.with_suffix(f".{fmt}")
@@ -103,11 +104,8 @@ def plot_run(curve: pd.DataFrame, path: Path, title: str = "") -> Path:
     return _save(fig, path.with_suffix(""), ("png",))[0]
 
 
-def make_figures(cfg: Mapping[str, Any], out: Path | None = None) -> list[Path]:
-    """figures/fig3.{png,pdf} and figures/fig4.{png,pdf} from the results tables."""
-    results = Path(cfg["results_dir"])
-    out = out or Path(cfg["figures_dir"])
-    curves = pd.read_csv(results / "curves.csv")
-    summary = pd.read_csv(results / "summary.csv")
-    transfer = pd.read_csv(results / "transfer.csv")
-    return fig3(curves, out / "fig3") + fig4(summary, transfer, out / "fig4")
+def make_figures(curves: str | Path, summary: str | Path, transfer: str | Path, out: str | Path) -> list[Path]:
+    """<out>/fig3.* and <out>/fig4.* (bdnn.layout.FIGURES) from the results tables."""
+    out = Path(out)
+    fig3_files = fig3(pd.read_csv(curves), out / "fig3")
+    return fig3_files + fig4(pd.read_csv(summary), pd.read_csv(transfer), out / "fig4")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any, Mapping
 
 import torch
 
@@ -15,15 +16,16 @@ def importance(model: PrunableMLP) -> torch.Tensor:
     return model.hidden.weight.abs().sum(dim=1) + model.output.weight.abs().sum(dim=0)
 
 
-def n_to_prune(n_hidden: int, schedule: str, fraction: float, count: int, min_hidden: int) -> int:
-    """How many neurons one iteration prunes: ceil(fraction x remaining) or `count`, never below the floor."""
-    if schedule == "fraction":
-        n = math.ceil(fraction * n_hidden)
-    elif schedule == "count":
-        n = count
+def n_to_prune(n_hidden: int, prune: Mapping[str, Any]) -> int:
+    """Algorithm 1, step 2: how many neurons one iteration prunes under the config's `prune`
+    mapping: ceil(fraction x remaining) or `count`, never below `min_hidden`."""
+    if prune["schedule"] == "fraction":
+        n = math.ceil(prune["fraction"] * n_hidden)
+    elif prune["schedule"] == "count":
+        n = prune["count"]
     else:
-        raise ValueError(f"unknown prune schedule {schedule!r}")
-    return max(0, min(n, n_hidden - min_hidden))
+        raise ValueError(f"unknown prune schedule {prune['schedule']!r}")
+    return max(0, min(n, n_hidden - prune["min_hidden"]))
 
 
 def least_important(scores: torch.Tensor, n: int) -> torch.Tensor:
@@ -32,10 +34,10 @@ def least_important(scores: torch.Tensor, n: int) -> torch.Tensor:
     return order[:n]
 
 
-def schedule_sizes(hidden_init: int, schedule: str, fraction: float, count: int, min_hidden: int) -> list[int]:
+def schedule_sizes(hidden_init: int, prune: Mapping[str, Any]) -> list[int]:
     """Hidden sizes after each pruning iteration, from the first down to the floor."""
     sizes, m = [], hidden_init
-    while m > min_hidden:
-        m -= n_to_prune(m, schedule, fraction, count, min_hidden)
+    while m > prune["min_hidden"]:
+        m -= n_to_prune(m, prune)
         sizes.append(m)
     return sizes

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from bdnn import BDNNError
-from bdnn.config import config_hash
+from bdnn.config import settings, settings_key
+from bdnn.layout import DEVELOP_FILES, ERROR_COLUMNS, METRIC_COLUMNS, TRANSFER_FILES, develop_job, transfer_job
 
 # MLflow's HTTP client retries for minutes by default; a dead server should cost seconds.
 HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
                  "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
-METRIC_KEYS = ["hidden", "A", "S", "E", "F", "test_acc", "train_loss", "train_acc",
-               "S_normalized", "S_raw", "E_per_connection", "E_printed"]
-TRANSFER_METRIC_KEYS = ["error_new", "error_test"]
+# Scalars of a develop run's summary.json logged as metrics (step 0).
+PEAK_METRICS = ("hidden_at_peak", "A_at_peak", "F_at_peak", "test_acc_at_peak", "test_acc_unpruned", "seconds")
 
 
 class TrackingError(BDNNError):
@@ -116,19 +116,25 @@ def _get_or_create(client, exp_id: str, key: str, tags: dict[str, str], name: st
     return run.info.run_id, True
 
 
-def init_sweep(cfg: Mapping[str, Any], name: str | None = None) -> dict[str, Any]:
+def sweep_key(cfg: Mapping[str, Any]) -> str:
+    """The sweep's key: the settings of the whole experiment (method and transfer), not its lists
+    of seeds and sample counts, so that adding a seed nests the new runs under the same parent."""
+    return settings_key(cfg, "transfer")
+
+
+def init_sweep(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """Create the store, the experiment and the sweep's parent run (once, before the fan-out)."""
-    sweep = config_hash(cfg)
+    sweep = sweep_key(cfg)
     client = _client(cfg)
 
     def go():
         exp_id = _experiment(client, cfg)
         tags = {"sweep": sweep, "git_commit": git_commit(), "kind": "sweep"}
-        run_id, created = _get_or_create(client, exp_id, f"sweep/{sweep}", tags, name or f"sweep-{sweep}")
+        run_id, created = _get_or_create(client, exp_id, f"sweep/{sweep}", tags, f"sweep-{sweep}")
         if created:
             from mlflow.entities import Param
 
-            params = [Param(k, v[:6000]) for k, v in flatten(cfg).items()]
+            params = [Param(k, v[:6000]) for k, v in flatten(settings(cfg, "transfer")).items()]
             for i in range(0, len(params), 100):
                 client.log_batch(run_id, params=params[i : i + 100])
             client.set_terminated(run_id, "FINISHED")
@@ -149,16 +155,19 @@ def track_result(cfg: Mapping[str, Any], kind: str, result: Path, sweep_file: st
     if sweep_file is None:
         raise TrackingError("--sweep: the JSON written by `bdnn track init` is needed")
     sweep = json.loads(Path(sweep_file).read_text())
-    summary = json.loads((result / "summary.json").read_text())
+    names = DEVELOP_FILES if kind == "develop" else TRANSFER_FILES
+    summary = json.loads((result / names["summary"]).read_text())
     job_cfg = summary["config"]
-    ident = {"classes": summary["classes"], "samples": summary["samples"], "seed": summary["seed"]}
+    ident = {"classes": summary["classes"], "samples": summary["samples"], "seed": summary["seed"], "settings": summary["settings"]}
+    files = list(names.values())
     if kind == "develop":
-        table, keys, files = result / "curve.csv", METRIC_KEYS, ["curve.csv", "summary.json", "model.pt"]
+        table, keys = result / names["curve"], METRIC_COLUMNS
         name = f"develop-{ident['classes']}-{ident['samples']}-seed{ident['seed']}"
+        key = develop_job(ident["settings"], ident["classes"], ident["samples"], ident["seed"])
     else:
-        table, keys, files = result / "transfer.csv", TRANSFER_METRIC_KEYS, ["transfer.csv", "summary.json"]
+        table, keys = result / names["table"], ERROR_COLUMNS
         name = f"transfer-seed{ident['seed']}"
-    key = f"{sweep['sweep']}/{kind}/{ident['classes']}/{ident['samples']}/seed{ident['seed']}"
+        key = transfer_job(ident["settings"], ident["seed"])
     tags = {"mlflow.parentRunId": sweep["parent_run_id"], "sweep": sweep["sweep"], "kind": kind,
             "git_commit": git_commit(), **{k: str(v) for k, v in ident.items()}}
     client = _client(cfg)
@@ -178,7 +187,7 @@ def track_result(cfg: Mapping[str, Any], kind: str, result: Path, sweep_file: st
                     v = getattr(row, "train_loss" if k == "loss" else k)
                     if pd.notna(v):
                         metrics.append(Metric(k, float(v), now, int(row.iteration)))
-            for k in ("hidden_at_peak", "A_at_peak", "F_at_peak", "test_acc_at_peak", "test_acc_unpruned", "seconds"):
+            for k in PEAK_METRICS:
                 metrics.append(Metric(k, float(summary[k]), now, 0))
         else:
             for row in df.itertuples(index=False):

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from bdnn import BDNNError
 from bdnn.data import Split
+from bdnn.fitness import accuracy
 from bdnn.model import PrunableMLP
 
 
@@ -149,15 +150,15 @@ def train(
 
 @torch.no_grad()
 def evaluate(model: PrunableMLP, data: Tensors, chunk: int = 20000) -> tuple[float, float]:
-    """(accuracy, loss) of the model on a split; loss is the training loss's mean over samples."""
-    correct, loss = 0, 0.0
+    """(A, loss) of the model on a split: A by Eq. 2; loss is the training loss's mean over samples."""
+    predicted, loss = [], 0.0
     for start in range(0, len(data), chunk):
         o = model(data.x[start : start + chunk])
-        correct += int((o.argmax(1) == data.y[start : start + chunk]).sum())
+        predicted.append(o.argmax(1))
         loss += float(0.5 * (o - data.t[start : start + chunk]).double().pow(2).sum())
     if not math.isfinite(loss):
         raise NumericalError("loss is NaN/inf")
-    return correct / len(data), loss / len(data)
+    return accuracy(torch.cat(predicted), data.y), loss / len(data)
 
 
 def make_generator(seed: int, *stream: int) -> torch.Generator:

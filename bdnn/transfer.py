@@ -1,20 +1,21 @@
-"""The transfer experiment of METHOD.md (Fig. 4B/C): pruned vs un-pruned on unseen samples."""
+"""The transfer experiment of docs/method.md (Fig. 4B/C): pruned vs un-pruned on unseen samples,
+and the files a transfer run writes."""
 
 from __future__ import annotations
 
 import copy
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import torch
 
 from bdnn.data import MNIST, Split, Task, new_samples
-from bdnn.develop import build_model
-from bdnn.model import PrunableMLP
+from bdnn.files import write_csv, write_json
+from bdnn.layout import TRANSFER_COLUMNS, TRANSFER_FILES
+from bdnn.model import PrunableMLP, build_model
 from bdnn.train import Tensors, check_finite, evaluate, make_generator, train_epoch
-
-TRANSFER_COLUMNS = ["network", "hidden", "new_samples", "step", "epoch", "error_new", "error_test"]
 
 Log = Callable[[str], None]
 
@@ -23,6 +24,12 @@ Log = Callable[[str], None]
 class TransferResult:
     rows: list[dict[str, Any]]
     summary: dict[str, Any]
+
+    def save(self, out: str | Path, cfg: Mapping[str, Any], identity: Mapping[str, Any], runtime: Mapping[str, Any]) -> None:
+        """Write the run's files into `out` (names: bdnn.layout.TRANSFER_FILES), each atomically."""
+        out = Path(out)
+        write_csv(out / TRANSFER_FILES["table"], [{"seed": identity["seed"], **r} for r in self.rows], TRANSFER_COLUMNS)
+        write_json(out / TRANSFER_FILES["summary"], {**identity, **self.summary, "config": cfg, **runtime})
 
 
 def match_accuracy(
@@ -84,7 +91,7 @@ def transfer_curve(
 def run_transfer(
     mnist: MNIST, task: Task, pruned: PrunableMLP, cfg: Mapping[str, Any], seed: int, device: torch.device, log: Log | None = None
 ) -> TransferResult:
-    """METHOD.md's transfer: bring the un-pruned network to the pruned one's accuracy, then train
+    """The transfer experiment: bring the un-pruned network to the pruned one's accuracy, then train
     both on each draw of unseen samples and record error_new / error_test per step."""
     t0 = time.perf_counter()
     pruned = pruned.to(device)

@@ -7,21 +7,34 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bdnn.config import ConfigError, config_hash, load_config, parse_classes, validate_config
+from bdnn.config import ConfigError, load_config, parse_classes, settings_key, validate_config
 
 from conftest import REPO, bdnn_cli
 
 
-def test_defaults_come_from_the_schema_and_match_config_yaml():
+def test_defaults_come_from_the_schema_and_config_yaml_sets_only_the_experiment():
     cfg = validate_config({})
     assert cfg["samples"] == [600, 1200, 2400, 4800, 9600, 19200]
     assert cfg["prune"] == {"schedule": "fraction", "fraction": 0.1, "count": 50, "min_hidden": 2, "patience": None}
     assert cfg["fitness"]["stability"] == "normalized" and cfg["fitness"]["mean_weight"] == "per_connection"
-    assert load_config(REPO / "config" / "config.yaml") == cfg  # config.yaml states the defaults
+    assert cfg["lr"] == 0.2 and cfg["initial_epochs"] == 4 and cfg["transfer"]["log_every"] == 100
+    assert set(yaml.safe_load((REPO / "config" / "config.yaml").read_text())) == {"samples", "classes", "seeds"}
     paper = load_config(REPO / "config" / "config.yaml", REPO / "config" / "paper-lr.yaml")
     assert paper["lr"] == 1.0 and paper["results_dir"] == "results/paper-lr" and paper["figures_dir"] == "figures/paper-lr"
-    assert config_hash(paper) != config_hash(cfg)
-    assert config_hash({**cfg, "results_dir": "elsewhere"}) == config_hash(cfg)  # machine keys do not name a sweep
+
+
+def test_settings_key_changes_with_the_method_not_with_the_sweep_lists():
+    cfg = validate_config({})
+    key, tkey = settings_key(cfg), settings_key(cfg, "transfer")
+    assert len(key) == 10 and key != tkey
+    for same in ({"seeds": [0, 1, 2, 3, 4]}, {"samples": [600]}, {"classes": {"0-9": list(range(10))}},
+                 {"results_dir": "elsewhere"}, {"runtime": {"device": "cpu"}}, {"mlflow": {"experiment": "x"}}):
+        other = validate_config({**cfg, **same})
+        assert settings_key(other) == key and settings_key(other, "transfer") == tkey, same
+    for changed in ({"lr": 1.0}, {"prune": {"fraction": 0.2}}, {"fitness": {"gamma": 0.0}}, {"initial_epochs": 5}):
+        assert settings_key(validate_config({**cfg, **changed})) != key, changed
+    other = validate_config({**cfg, "transfer": {"epochs": 6}})
+    assert settings_key(other) == key and settings_key(other, "transfer") != tkey  # transfer settings: transfer key only
 
 
 BAD = [
@@ -78,7 +91,11 @@ def test_parse_classes():
 
 
 CLI_BAD = [
-    (["develop", "--classes", "0-9", "--samples", "0", "--seed", "0"], "samples.0: 0 is not allowed"),
+    (["develop", "--classes", "0-9", "--samples", "0", "--seed", "0"], "--samples 0: must be a positive number"),
+    (["develop", "--classes", "0-9", "--samples", "100", "--seed", "-1"], "--seed -1: must be >= 0"),
+    (["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--settings", "0123456789"], "--settings 0123456789: the config's settings key is"),
+    (["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--set", "hidden_init=100000000"], "hidden_init: 100000000 is not allowed; it must be <= 100000"),
+    (["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--set", "lr"], "--set 'lr': expected KEY=VALUE"),
     (["develop", "--classes", "0-9", "--samples", "605", "--seed", "0"], "does not divide by the 10 classes"),
     (["develop", "--classes", "0-9", "--samples", "60000", "--seed", "0"], "need 6000 training images per class"),
     (["develop", "--classes", "0-9", "--samples", "ten", "--seed", "0"], "invalid int value: 'ten'"),

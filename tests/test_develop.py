@@ -9,7 +9,8 @@ import torch
 
 from bdnn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from bdnn.data import make_task
-from bdnn.develop import CURVE_COLUMNS, TIMING_COLUMNS, develop
+from bdnn.develop import develop
+from bdnn.layout import CURVE_COLUMNS, TIMING_COLUMNS
 from bdnn.train import NumericalError
 from bdnn.transfer import run_transfer
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bdnn import layout
+
 from conftest import REPO, TEST_CONFIG, VENV_BIN, bdnn_cli, env_with_venv, free_port, snakemake
 
 pytestmark = pytest.mark.slow
@@ -197,7 +199,7 @@ def test_ten_jobs_logging_at_once_to_one_sqlite_store_lose_nothing(baseline, tmp
     init = bdnn_cli("track", "init", *cfg, "--out", "results/tracking/sweep.json", cwd=work)
     assert init.returncode == 0, init.stderr
     jobs = [["develop", str(d)] for d in sorted({p.parent for p in (res / "develop").rglob("curve.csv")})]
-    jobs += [["transfer", str(d)] for d in sorted((res / "transfer").iterdir())]
+    jobs += [["transfer", str(d)] for d in sorted({p.parent for p in (res / "transfer").rglob("transfer.csv")})]
     assert len(jobs) == 10
 
     def launch():
@@ -222,7 +224,7 @@ def test_ten_jobs_logging_at_once_to_one_sqlite_store_lose_nothing(baseline, tmp
         arts = {a.path for a in client.list_artifacts(run.info.run_id)}
         if run.data.tags["kind"] == "develop":
             t = run.data.tags
-            curve = pd.read_csv(res / "develop" / t["classes"] / t["samples"] / f"seed{t['seed']}" / "curve.csv")
+            curve = pd.read_csv(layout.job_files(res, layout.develop_job(t["settings"], t["classes"], t["samples"], t["seed"]))["curve"])
             assert len(client.get_metric_history(run.info.run_id, "hidden")) == len(curve)
             assert {"curve.csv", "summary.json", "model.pt", "curve.png"} <= arts
     # all at once again: nothing new

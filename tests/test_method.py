@@ -44,15 +44,18 @@ def test_remove_hidden_is_physical_and_keeps_the_other_weights():
 
 
 def test_prune_schedule_ties_and_floor():
-    assert n_to_prune(1000, "fraction", 0.1, 50, 2) == 100
-    assert n_to_prune(11, "fraction", 0.1, 50, 2) == 2  # ceil(1.1)
-    assert n_to_prune(3, "fraction", 0.5, 50, 2) == 1  # never below the floor
-    assert n_to_prune(120, "count", 0.1, 50, 2) == 50
-    assert n_to_prune(40, "count", 0.1, 50, 2) == 38
+    def prune(schedule, fraction, count, min_hidden):
+        return {"schedule": schedule, "fraction": fraction, "count": count, "min_hidden": min_hidden}
+
+    assert n_to_prune(1000, prune("fraction", 0.1, 50, 2)) == 100
+    assert n_to_prune(11, prune("fraction", 0.1, 50, 2)) == 2  # ceil(1.1)
+    assert n_to_prune(3, prune("fraction", 0.5, 50, 2)) == 1  # never below the floor
+    assert n_to_prune(120, prune("count", 0.1, 50, 2)) == 50
+    assert n_to_prune(40, prune("count", 0.1, 50, 2)) == 38
     assert least_important(torch.tensor([2.0, 1.0, 1.0, 0.5, 1.0]), 3).tolist() == [3, 1, 2]  # ties: lower index
-    sizes = schedule_sizes(1000, "fraction", 0.1, 50, 2)
+    sizes = schedule_sizes(1000, prune("fraction", 0.1, 50, 2))
     assert sizes[:3] == [900, 810, 729] and sizes[-1] == 2 and len(sizes) == 48
-    assert schedule_sizes(120, "count", 0.1, 50, 10) == [70, 20, 10]
+    assert schedule_sizes(120, prune("count", 0.1, 50, 10)) == [70, 20, 10]
 
 
 def test_stability_eqs_3_to_5_by_hand():
@@ -90,7 +93,7 @@ def test_mean_weight_eq6_both_readings_by_hand():
 
 def test_accuracy_and_fitness_eqs_2_and_7():
     assert accuracy(torch.tensor([0, 1, 2, 2]), torch.tensor([0, 1, 1, 2])) == 0.75
-    assert fitness(0.9, 0.3, 0.06) == pytest.approx((0.9 + 0.3 + 0.06) / 3)
+    assert fitness(0.9, 0.3, 0.06, 1 / 3, 1 / 3, 1 / 3) == pytest.approx((0.9 + 0.3 + 0.06) / 3)
     assert fitness(1.0, 2.0, 3.0, alpha=0.5, beta=0.25, gamma=0.0) == pytest.approx(1.0)
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from bdnn.develop import TIMING_COLUMNS
+from bdnn.layout import TIMING_COLUMNS
 
 pytestmark = pytest.mark.slow
 

@@ -8,6 +8,7 @@ import sqlite3
 
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import REPO, snakemake
 
@@ -97,6 +98,24 @@ def test_second_run_does_nothing_and_retracking_adds_no_duplicates(baseline, mni
     _, _, runs = mlflow_runs(work)
     assert len(runs) == 11
     assert len(list((work / "results" / "tracking" / "develop").rglob("*.json"))) == 8
+
+
+def test_adding_a_seed_runs_only_the_new_seeds_jobs(baseline, tmp_path, mnist_cache):
+    work, _ = baseline
+    cfg = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
+    assert cfg["seeds"] == [0, 1]
+    more = tmp_path / "more-seeds.yaml"
+    more.write_text(yaml.safe_dump({**cfg, "seeds": [0, 1, 2], "samples": [*cfg["samples"], 300]}))
+    proc = snakemake(work, "-n", cache=mnist_cache, config=more)
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout + proc.stderr, re.M))
+    # 2 subsets x (3 counts x 3 seeds - 2 counts x 2 seeds already run) = 2 x 5 new develop jobs;
+    # one new transfer job (seed 2); the sweep's parent run is reused
+    assert counts["develop"] == "10" and counts["track_develop"] == "10", counts
+    assert counts["transfer"] == "1" and counts["track_transfer"] == "1" and "track_init" not in counts, counts
+    out = proc.stdout + proc.stderr
+    for old in re.findall(r"wildcards: (.*)", out):
+        assert not re.search(r"samples=(100|200), seed=[01]\b", old), old
+    assert (work / "results" / "config.yaml").exists()
 
 
 def test_report_is_built(baseline, mnist_cache):

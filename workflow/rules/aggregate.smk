@@ -1,41 +1,58 @@
+TABLES = layout.tables(R)
+
+
 rule aggregate:
     """The results tables: curves.csv, summary.csv, transfer.csv."""
     input:
-        curves=all_develop("curve"),
-        summaries=all_develop("summary"),
-        transfer=expand(f"{R}/transfer/seed{{seed}}/transfer.csv", seed=config["seeds"]),
+        curves=sweep_develop_files("curve"),
+        summaries=sweep_develop_files("summary"),
+        transfer=sweep_transfer_files("table"),
     output:
-        curves=f"{R}/curves.csv",
-        summary=f"{R}/summary.csv",
-        transfer=f"{R}/transfer.csv",
+        **TABLES,
     log:
         f"{R}/logs/aggregate.log",
+    params:
+        out=R,
+    conda:
+        "../../environment.yml"
     shell:
-        "bdnn aggregate {CFG} > {log} 2>&1"
+        "bdnn aggregate --curves {input.curves} --summaries {input.summaries} --transfer {input.transfer}"
+        " --out {params.out} > {log} 2>&1"
 
 
 rule figures:
     """Fig. 3 and Fig. 4 of the paper from the tables."""
     input:
-        rules.aggregate.output,
+        **TABLES,
     output:
-        fig3=report(f"{FIG}/fig3.png", caption="../report/fig3.rst", category="Figures"),
-        fig3_pdf=f"{FIG}/fig3.pdf",
-        fig4=report(f"{FIG}/fig4.png", caption="../report/fig4.rst", category="Figures"),
-        fig4_pdf=f"{FIG}/fig4.pdf",
+        **{
+            name: report(path, caption=f"../report/{name}.rst", category="Figures") if path.endswith(".png") else path
+            for name, path in layout.figure_files(FIG).items()
+        },
     log:
         f"{R}/logs/figures.log",
+    params:
+        out=FIG,
+    conda:
+        "../../environment.yml"
     shell:
-        "bdnn figures {CFG} > {log} 2>&1"
+        "bdnn figures --curves {input.curves} --summary {input.summary} --transfer {input.transfer}"
+        " --out {params.out} > {log} 2>&1"
 
 
 rule claims:
     """The paper's four claims with the measured evidence and a verdict under each S/E reading."""
     input:
-        rules.aggregate.output,
+        curves=TABLES["curves"],
+        transfer=TABLES["transfer"],
     output:
-        report(f"{R}/claims.md", caption="../report/claims.rst", category="Claims"),
+        report(f"{R}/{layout.CLAIMS_FILE}", caption="../report/claims.rst", category="Claims"),
     log:
         f"{R}/logs/claims.log",
+    params:
+        config=EFFECTIVE,
+    conda:
+        "../../environment.yml"
     shell:
-        "bdnn claims {CFG} > {log} 2>&1"
+        "bdnn claims --no-default-config --config {params.config} --curves {input.curves}"
+        " --transfer {input.transfer} --out {output} > {log} 2>&1"

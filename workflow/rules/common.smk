@@ -1,58 +1,75 @@
-# Config validation (JSON Schema + the cross-key rules of bdnn.config) and shared helpers.
+# Config validation and the job keys. Every path comes from bdnn.layout; every default and check
+# from the JSON Schema shipped inside the bdnn package (workflow/schemas/ links to it).
 import os
-from pathlib import Path
+import re
 
-import yaml
 from snakemake.exceptions import WorkflowError
 
-from bdnn.config import ConfigError, config_hash, validate_config
+from bdnn import layout
+from bdnn.config import ConfigError, settings_key, validate_config
+from bdnn.files import write_text
 
-# bdnn's check first: the same schema, but a one-line message naming the key and what is allowed,
-# plus the cross-key rules (counts divisible by the classes, floor below hidden_init, ...).
+import yaml
+
+# One validation: the schema (defaults filled in place) plus the cross-key rules, with a
+# one-line message naming the key and what is allowed.
 try:
-    validate_config(config)
+    config.update(validate_config(config))
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
-validate(config, "../schemas/config.schema.yaml")  # Snakemake's check; fills the defaults in place
 
 R = config["results_dir"]
 FIG = config["figures_dir"]
-SWEEP = config_hash(config)
 CLASSES = list(config["classes"])
-# The validated config every job reads (rewritten only when it changes, so its mtime is stable).
-EFFECTIVE = f"{R}/config.yaml"
-
-
-def _write_effective():
-    text = yaml.safe_dump(dict(config), sort_keys=True)
-    path = Path(EFFECTIVE)
-    if not path.exists() or path.read_text() != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text)
-        os.replace(tmp, path)
-
-
-_write_effective()
-CFG = f"--no-default-config --config {EFFECTIVE}"
+# The settings keys: a develop job's result depends on its subset, count, seed and the method's
+# settings (DEVELOP); a transfer job's also on the transfer block (TRANSFER). Adding a seed or a
+# sample count changes neither key, so no existing job reruns.
+DEVELOP = settings_key(config)
+TRANSFER = settings_key(config, "transfer")
+# The validated config the jobs read (rewritten only when it changes, so its mtime is stable).
+EFFECTIVE = f"{R}/{layout.CONFIG_FILE}"
+write_text(EFFECTIVE, yaml.safe_dump(dict(config), sort_keys=True), only_if_changed=True)
+# The config file of each settings key (the study adds its variants here).
+CONFIG_OF = {DEVELOP: EFFECTIVE, TRANSFER: EFFECTIVE}
+# The develop settings whose network each transfer settings key transfers.
+DEVELOP_OF = {TRANSFER: DEVELOP}
+# The sweep (parent MLflow run, keyed by its transfer settings) each settings key's runs nest under.
+SWEEP_OF = {DEVELOP: TRANSFER, TRANSFER: TRANSFER}
 
 
 wildcard_constraints:
-    classes="|".join(map(__import__("re").escape, CLASSES)),
+    settings=r"[0-9a-f]{10}",
+    classes="|".join(map(re.escape, CLASSES)),
     samples=r"\d+",
     seed=r"\d+",
 
 
-def develop_outputs(classes, samples, seed):
-    d = f"{R}/develop/{classes}/{samples}/seed{seed}"
-    return {"curve": f"{d}/curve.csv", "summary": f"{d}/summary.json", "model": f"{d}/model.pt"}
+def develop_files(settings, classes, samples, seed):
+    return layout.job_files(R, layout.develop_job(settings, classes, samples, seed))
 
 
-def all_develop(what):
-    return [develop_outputs(c, s, seed)[what] for c in CLASSES for s in config["samples"] for seed in config["seeds"]]
+def transfer_files(settings, seed):
+    return layout.job_files(R, layout.transfer_job(settings, seed))
+
+
+def sweep_develop_files(role):
+    """One file of the given role per develop run of this config (subset x count x seed)."""
+    return [develop_files(DEVELOP, c, s, seed)[role] for c in CLASSES for s in config["samples"] for seed in config["seeds"]]
+
+
+def sweep_transfer_files(role):
+    return [transfer_files(TRANSFER, seed)[role] for seed in config["seeds"]]
 
 
 def tracked_outputs():
-    return [f"{R}/tracking/develop/{c}/{s}/seed{seed}.json" for c in CLASSES for s in config["samples"] for seed in config["seeds"]] + [
-        f"{R}/tracking/transfer/seed{seed}.json" for seed in config["seeds"]
-    ]
+    develop = [layout.develop_job(DEVELOP, c, s, seed) for c in CLASSES for s in config["samples"] for seed in config["seeds"]]
+    transfer = [layout.transfer_job(TRANSFER, seed) for seed in config["seeds"]]
+    return [layout.tracking_file(R, job) for job in develop + transfer]
+
+
+def job_config(wildcards):
+    return CONFIG_OF[wildcards.settings]
+
+
+def sweep_record(wildcards):
+    return layout.sweep_tracking_file(R, SWEEP_OF[wildcards.settings])

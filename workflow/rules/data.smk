@@ -4,5 +4,9 @@ rule data:
         config["cache"],
     log:
         f"{R}/logs/data.log",
+    params:
+        config=EFFECTIVE,
+    conda:
+        "../../environment.yml"
     shell:
-        "bdnn data {CFG} > {log} 2>&1"
+        "bdnn data --no-default-config --config {params.config} > {log} 2>&1"

@@ -1,36 +1,48 @@
+DEVELOP_JOB = layout.develop_job("{settings}", "{classes}", "{samples}", "{seed}")
+TRANSFER_JOB = layout.transfer_job("{settings}", "{seed}")
+
+
 rule develop:
     """One BDNN-sp developmental run (Algorithm 1) per class subset, sample count and seed."""
     input:
         cache=config["cache"],
     output:
-        **develop_outputs("{classes}", "{samples}", "{seed}"),
+        **develop_files("{settings}", "{classes}", "{samples}", "{seed}"),
     log:
-        f"{R}/logs/develop/{{classes}}/{{samples}}/seed{{seed}}.log",
+        layout.log_file(R, DEVELOP_JOB),
     benchmark:
-        f"{R}/benchmarks/develop/{{classes}}/{{samples}}/seed{{seed}}.tsv"
+        layout.benchmark_file(R, DEVELOP_JOB)
     params:
-        sweep=SWEEP,  # a change of the experiment config reruns the jobs (params trigger)
+        config=job_config,
+        out=lambda w, output: os.path.dirname(output.curve),
     threads: 1
+    conda:
+        "../../environment.yml"
     shell:
-        "bdnn develop {CFG} --classes {wildcards.classes} --samples {wildcards.samples} --seed {wildcards.seed}"
-        " --threads {threads} --out $(dirname {output.curve}) > {log} 2>&1"
+        "bdnn develop --no-default-config --config {params.config} --settings {wildcards.settings}"
+        " --classes {wildcards.classes} --samples {wildcards.samples} --seed {wildcards.seed}"
+        " --threads {threads} --out {params.out} > {log} 2>&1"
 
 
 rule transfer:
     """Pruned (F peak of the develop run) vs un-pruned network on unseen samples."""
     input:
         cache=config["cache"],
-        model=lambda w: develop_outputs(config["transfer"]["classes"], config["transfer"]["samples"], w.seed)["model"],
+        model=lambda w: develop_files(
+            DEVELOP_OF[w.settings], config["transfer"]["classes"], config["transfer"]["samples"], w.seed
+        )["model"],
     output:
-        table=f"{R}/transfer/seed{{seed}}/transfer.csv",
-        summary=f"{R}/transfer/seed{{seed}}/summary.json",
+        **transfer_files("{settings}", "{seed}"),
     log:
-        f"{R}/logs/transfer/seed{{seed}}.log",
+        layout.log_file(R, TRANSFER_JOB),
     benchmark:
-        f"{R}/benchmarks/transfer/seed{{seed}}.tsv"
+        layout.benchmark_file(R, TRANSFER_JOB)
     params:
-        sweep=SWEEP,
+        config=job_config,
+        out=lambda w, output: os.path.dirname(output.table),
     threads: 1
+    conda:
+        "../../environment.yml"
     shell:
-        "bdnn transfer {CFG} --seed {wildcards.seed} --model {input.model} --threads {threads}"
-        " --out $(dirname {output.table}) > {log} 2>&1"
+        "bdnn transfer --no-default-config --config {params.config} --settings {wildcards.settings}"
+        " --seed {wildcards.seed} --model {input.model} --threads {threads} --out {params.out} > {log} 2>&1"

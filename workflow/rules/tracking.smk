@@ -5,32 +5,50 @@
 rule track_init:
     """Create the tracking store, the experiment and the sweep's parent run before the fan-out."""
     output:
-        f"{R}/tracking/sweep-{SWEEP}.json",
+        layout.sweep_tracking_file(R, "{settings}"),
     log:
-        f"{R}/logs/tracking/init.log",
+        f"{R}/logs/tracking/sweep-{{settings}}.log",
+    params:
+        config=job_config,
+    conda:
+        "../../environment.yml"
     shell:
-        "bdnn track init {CFG} --sweep-name sweep-{SWEEP} --out {output} > {log} 2>&1"
+        "bdnn track init --no-default-config --config {params.config} --out {output} > {log} 2>&1"
 
 
 rule track_develop:
+    """Log one develop run to MLflow, nested under the sweep's parent run."""
     input:
-        sweep=rules.track_init.output[0],
-        **develop_outputs("{classes}", "{samples}", "{seed}"),
+        sweep=sweep_record,
+        **develop_files("{settings}", "{classes}", "{samples}", "{seed}"),
     output:
-        f"{R}/tracking/develop/{{classes}}/{{samples}}/seed{{seed}}.json",
+        layout.tracking_file(R, DEVELOP_JOB),
     log:
-        f"{R}/logs/tracking/develop/{{classes}}/{{samples}}/seed{{seed}}.log",
+        layout.log_file(R, f"tracking/{DEVELOP_JOB}"),
+    params:
+        config=job_config,
+        result=lambda w, input: os.path.dirname(input.curve),
+    conda:
+        "../../environment.yml"
     shell:
-        "bdnn track develop {CFG} --result $(dirname {input.curve}) --sweep {input.sweep} --out {output} > {log} 2>&1"
+        "bdnn track develop --no-default-config --config {params.config} --result {params.result}"
+        " --sweep {input.sweep} --out {output} > {log} 2>&1"
 
 
 rule track_transfer:
+    """Log one transfer run to MLflow, nested under the sweep's parent run."""
     input:
-        sweep=rules.track_init.output[0],
-        table=rules.transfer.output.table,
+        sweep=sweep_record,
+        **transfer_files("{settings}", "{seed}"),
     output:
-        f"{R}/tracking/transfer/seed{{seed}}.json",
+        layout.tracking_file(R, TRANSFER_JOB),
     log:
-        f"{R}/logs/tracking/transfer/seed{{seed}}.log",
+        layout.log_file(R, f"tracking/{TRANSFER_JOB}"),
+    params:
+        config=job_config,
+        result=lambda w, input: os.path.dirname(input.table),
+    conda:
+        "../../environment.yml"
     shell:
-        "bdnn track transfer {CFG} --result $(dirname {input.table}) --sweep {input.sweep} --out {output} > {log} 2>&1"
+        "bdnn track transfer --no-default-config --config {params.config} --result {params.result}"
+        " --sweep {input.sweep} --out {output} > {log} 2>&1"

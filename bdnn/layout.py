@@ -1,0 +1,102 @@
+"""Where results live: the one home of the results layout and of every file name.
+
+The Snakemake rules build their paths from these functions and pass them to the `bdnn`
+commands; the commands and the tracking adapter name the files of a result folder only through
+the constants here. Every argument may be a Snakemake wildcard such as "{seed}".
+
+    <results>/config.yaml                                      the validated config the jobs read
+    <results>/develop/<settings>/<classes>/<samples>/seed<seed>/{curve.csv,summary.json,model.pt}
+    <results>/transfer/<settings>/seed<seed>/{transfer.csv,summary.json}
+    <results>/{logs,benchmarks,tracking}/<job>.{log,tsv,json}  <job> = develop/... or transfer/...
+    <results>/{curves,summary,transfer}.csv, <results>/claims.md
+    <figures>/{fig3,fig4}.{png,pdf}
+
+<settings> is the job's settings key (bdnn.config.settings_key): runs of different method
+settings sit side by side, and adding a seed or a sample count touches no existing folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bdnn.config import schema_enum
+
+DEVELOP_FILES = {"curve": "curve.csv", "summary": "summary.json", "model": "model.pt"}
+TRANSFER_FILES = {"table": "transfer.csv", "summary": "summary.json"}
+TABLES = {"curves": "curves.csv", "summary": "summary.csv", "transfer": "transfer.csv"}
+FIGURES = ("fig3", "fig4")
+FIGURE_FORMATS = ("png", "pdf")
+CONFIG_FILE = "config.yaml"
+CLAIMS_FILE = "claims.md"
+
+# ---- the columns of the files
+# Both readings of S and of E (the schema's enums) are recorded at every iteration.
+STABILITY_MODES = schema_enum("fitness", "stability")
+MEAN_WEIGHT_MODES = schema_enum("fitness", "mean_weight")
+READING_COLUMNS = [f"S_{m}" for m in STABILITY_MODES] + [f"E_{m}" for m in MEAN_WEIGHT_MODES]
+# curve.csv: `seconds` is its only timing column (everything else is deterministic);
+# METRIC_COLUMNS are the per-iteration measurements (MLflow metrics with step = iteration).
+TIMING_COLUMNS = ["seconds"]
+CURVE_COLUMNS = [
+    "iteration", "hidden", "pruned", "A", "test_acc", "S", "E", "F", *READING_COLUMNS, "train_loss", "train_acc", *TIMING_COLUMNS
+]
+METRIC_COLUMNS = [c for c in CURVE_COLUMNS if c not in ("iteration", "pruned", *TIMING_COLUMNS)]
+# summary.json of a develop run: its identity (RUN_KEYS, the key columns of the tables) and the
+# scalars that describe the developed network (the summary table's other columns).
+RUN_KEYS = ["classes", "n_classes", "samples", "seed"]
+PEAK_KEYS = [
+    "hidden_at_peak", "peak_censored", "peak_iteration", "A_at_peak", "S_at_peak", "E_at_peak", "F_at_peak",
+    "test_acc_at_peak", "test_acc_unpruned", "hidden_at_S_peak", "iterations", "seconds",
+]
+SUMMARY_COLUMNS = [*RUN_KEYS, *PEAK_KEYS]
+# transfer.csv: ERROR_COLUMNS are the measurements (MLflow metrics with step = step).
+ERROR_COLUMNS = ["error_new", "error_test"]
+TRANSFER_COLUMNS = ["seed", "network", "hidden", "new_samples", "step", "epoch", *ERROR_COLUMNS]
+
+
+def develop_job(settings: str, classes: str, samples: int | str, seed: int | str) -> str:
+    """The id of a develop job, relative to the results folder."""
+    return f"develop/{settings}/{classes}/{samples}/seed{seed}"
+
+
+def transfer_job(settings: str, seed: int | str) -> str:
+    """The id of a transfer job, relative to the results folder."""
+    return f"transfer/{settings}/seed{seed}"
+
+
+def job_files(results: str | Path, job: str) -> dict[str, str]:
+    """The result files of a job (develop or transfer), by role."""
+    names = DEVELOP_FILES if job.startswith("develop/") else TRANSFER_FILES
+    return {role: f"{results}/{job}/{name}" for role, name in names.items()}
+
+
+def log_file(results: str | Path, job: str) -> str:
+    return f"{results}/logs/{job}.log"
+
+
+def benchmark_file(results: str | Path, job: str) -> str:
+    return f"{results}/benchmarks/{job}.tsv"
+
+
+def tracking_file(results: str | Path, job: str) -> str:
+    """The record of a job's MLflow run (its id), written once the run is logged."""
+    return f"{results}/tracking/{job}.json"
+
+
+def sweep_tracking_file(results: str | Path, settings: str) -> str:
+    """The record of the sweep's parent MLflow run."""
+    return f"{results}/tracking/sweep-{settings}.json"
+
+
+def tables(results: str | Path) -> dict[str, str]:
+    """The results tables, by name."""
+    return {name: f"{results}/{file}" for name, file in TABLES.items()}
+
+
+def figure_files(figures: str | Path) -> dict[str, str]:
+    """Every figure file, keyed `fig3`, `fig3_pdf`, ...: the first format is the plain key."""
+    return {
+        (name if i == 0 else f"{name}_{fmt}"): f"{figures}/{name}.{fmt}"
+        for name in FIGURES
+        for i, fmt in enumerate(FIGURE_FORMATS)
+    }
