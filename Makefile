@@ -7,7 +7,7 @@ SNAKEMAKE := $(VENV)/bin/snakemake
 # The workflow's jobs call the `bdnn` command: put the venv first on PATH.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup test test-fast reproduce reproduce-paper-lr report bench lock clean-results
+.PHONY: setup lint test test-fast reproduce reproduce-paper-lr report bench lock
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -16,10 +16,18 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 
 setup: $(VENV)/.installed
 
-test: setup
+# Style and workflow checks (part of `make test`, so CI keeps them): ruff lint and format,
+# snakefmt, and Snakemake's own linter.
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/snakefmt --check .
+	$(SNAKEMAKE) --lint
+
+test: lint
 	$(PY) -m pytest
 
-test-fast: setup
+test-fast: lint
 	$(PY) -m pytest -m "not slow"
 
 reproduce: setup

@@ -1,7 +1,7 @@
 """BDNN-sp: a brain-inspired developmental neural network by adaptive synaptic pruning.
 
 Reference implementation of Zhao, Zhang, Zeng and Xu (BDNN-sp) with the choices fixed in
-METHOD.md. The core (data, model, pruning, fitness, develop, transfer) imports neither
+docs/method.md. The core (data, model, pruning, fitness, develop, transfer) imports neither
 Snakemake nor MLflow; `bdnn.tracking` is the MLflow adapter.
 """
 

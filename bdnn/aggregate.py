@@ -6,8 +6,8 @@ The caller (the workflow's `aggregate` rule) names every file; nothing here know
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pandas as pd
 
@@ -30,7 +30,7 @@ def collect(
     if len(curve_files) != len(summary_files):
         raise BDNNError(f"{len(curve_files)} curve files but {len(summary_files)} summaries: give one of each per run")
     curves, summaries = [], []
-    for curve_file, summary_file in zip(curve_files, summary_files):
+    for curve_file, summary_file in zip(curve_files, summary_files, strict=True):
         s = _read(summary_file, lambda p: json.loads(p.read_text()))
         keys = {k: s[k] for k in RUN_KEYS}
         curve = _read(curve_file, pd.read_csv)

@@ -6,8 +6,9 @@ Loaded with `torch.load(weights_only=True)`: a checkpoint can never execute code
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 
@@ -62,5 +63,7 @@ def load_checkpoint(
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:
-        raise CheckpointError(f"checkpoint {path}: weights do not match sizes {n_in}-{n_hidden}-{n_out} ({str(exc).splitlines()[0]})") from None
+        raise CheckpointError(
+            f"checkpoint {path}: weights do not match sizes {n_in}-{n_hidden}-{n_out} ({str(exc).splitlines()[0]})"
+        ) from None
     return model.to(device), payload.get("config", {}), payload.get("meta", {})

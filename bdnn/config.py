@@ -13,8 +13,9 @@ import functools
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import jsonschema
 import yaml
@@ -125,9 +126,7 @@ def job_config(cfg: Mapping[str, Any], classes_spec: str, samples: int, seed: in
 def check_semantics(cfg: Mapping[str, Any], check_transfer: bool = True) -> None:
     """Rules a JSON Schema cannot express: counts divisible by classes, floor below the start, ..."""
     if cfg["prune"]["min_hidden"] >= cfg["hidden_init"]:
-        raise ConfigError(
-            f"config key prune.min_hidden: {cfg['prune']['min_hidden']} must be below hidden_init ({cfg['hidden_init']})"
-        )
+        raise ConfigError(f"config key prune.min_hidden: {cfg['prune']['min_hidden']} must be below hidden_init ({cfg['hidden_init']})")
     from bdnn.data import available_per_class  # local import: data does not need config
 
     for name, digits in cfg["classes"].items():
@@ -162,9 +161,7 @@ def check_transfer_keys(cfg: Mapping[str, Any]) -> None:
 
     t = cfg["transfer"]
     if t["classes"] not in cfg["classes"]:
-        raise ConfigError(
-            f"config key transfer.classes: {t['classes']!r} is not a key of classes ({', '.join(cfg['classes'])})"
-        )
+        raise ConfigError(f"config key transfer.classes: {t['classes']!r} is not a key of classes ({', '.join(cfg['classes'])})")
     digits = cfg["classes"][t["classes"]]
     n, have = len(digits), available_per_class(digits)
     for new in t["new_samples"]:
@@ -211,9 +208,7 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def load_config(
-    *paths: str | Path, sets: Iterable[str] = (), overrides: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
+def load_config(*paths: str | Path, sets: Iterable[str] = (), overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Read and merge YAML files (later wins), apply `--set KEY=VALUE` items and then
     `overrides`, fill defaults and validate (once)."""
     cfg: dict[str, Any] = {}

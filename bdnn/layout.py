@@ -38,15 +38,36 @@ READING_COLUMNS = [f"S_{m}" for m in STABILITY_MODES] + [f"E_{m}" for m in MEAN_
 # METRIC_COLUMNS are the per-iteration measurements (MLflow metrics with step = iteration).
 TIMING_COLUMNS = ["seconds"]
 CURVE_COLUMNS = [
-    "iteration", "hidden", "pruned", "A", "test_acc", "S", "E", "F", *READING_COLUMNS, "train_loss", "train_acc", *TIMING_COLUMNS
+    "iteration",
+    "hidden",
+    "pruned",
+    "A",
+    "test_acc",
+    "S",
+    "E",
+    "F",
+    *READING_COLUMNS,
+    "train_loss",
+    "train_acc",
+    *TIMING_COLUMNS,
 ]
 METRIC_COLUMNS = [c for c in CURVE_COLUMNS if c not in ("iteration", "pruned", *TIMING_COLUMNS)]
 # summary.json of a develop run: its identity (RUN_KEYS, the key columns of the tables) and the
 # scalars that describe the developed network (the summary table's other columns).
 RUN_KEYS = ["classes", "n_classes", "samples", "seed"]
 PEAK_KEYS = [
-    "hidden_at_peak", "peak_censored", "peak_iteration", "A_at_peak", "S_at_peak", "E_at_peak", "F_at_peak",
-    "test_acc_at_peak", "test_acc_unpruned", "hidden_at_S_peak", "iterations", "seconds",
+    "hidden_at_peak",
+    "peak_censored",
+    "peak_iteration",
+    "A_at_peak",
+    "S_at_peak",
+    "E_at_peak",
+    "F_at_peak",
+    "test_acc_at_peak",
+    "test_acc_unpruned",
+    "hidden_at_S_peak",
+    "iterations",
+    "seconds",
 ]
 SUMMARY_COLUMNS = [*RUN_KEYS, *PEAK_KEYS]
 # transfer.csv: ERROR_COLUMNS are the measurements (MLflow metrics with step = step).
@@ -95,8 +116,4 @@ def tables(results: str | Path) -> dict[str, str]:
 
 def figure_files(figures: str | Path) -> dict[str, str]:
     """Every figure file, keyed `fig3`, `fig3_pdf`, ...: the first format is the plain key."""
-    return {
-        (name if i == 0 else f"{name}_{fmt}"): f"{figures}/{name}.{fmt}"
-        for name in FIGURES
-        for i, fmt in enumerate(FIGURE_FORMATS)
-    }
+    return {(name if i == 0 else f"{name}_{fmt}"): f"{figures}/{name}.{fmt}" for name in FIGURES for i, fmt in enumerate(FIGURE_FORMATS)}

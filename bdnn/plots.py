@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import matplotlib
 
@@ -22,7 +23,8 @@ def _save(fig: plt.Figure, base: Path, formats: Sequence[str] = FIGURE_FORMATS) 
     for fmt in formats:
         path = base.with_suffix(f".{fmt}")
         with atomic_path(path) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight")
+            # no creation date: the same results give byte-identical files (a clean `git status`)
+            fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata={"CreationDate": None} if fmt == "pdf" else None)
         out.append(path)
     plt.close(fig)
     return out
@@ -30,7 +32,7 @@ def _save(fig: plt.Figure, base: Path, formats: Sequence[str] = FIGURE_FORMATS) 
 
 def _band(ax: plt.Axes, g: pd.DataFrame, x: str, y: str, label: str, **kw: Any) -> None:
     stats = g.groupby(x)[y].agg(["mean", "min", "max"]).sort_index()
-    line, = ax.plot(stats.index, stats["mean"], label=label, **kw)
+    (line,) = ax.plot(stats.index, stats["mean"], label=label, **kw)
     if len(g[x]) > len(stats):  # more than one seed: show the spread
         ax.fill_between(stats.index, stats["min"], stats["max"], color=line.get_color(), alpha=0.2, linewidth=0)
 
@@ -43,7 +45,7 @@ def fig3(curves: pd.DataFrame, base: Path) -> list[Path]:
     fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True)
     cmap = plt.get_cmap("viridis")
     counts = sorted(full["samples"].unique())
-    for ax, (col, label), letter in zip(axes.flat, PANELS, "ABCD"):
+    for ax, (col, label), letter in zip(axes.flat, PANELS, "ABCD", strict=False):
         for i, s in enumerate(counts):
             _band(ax, pruned[pruned["samples"] == s], "hidden", col, f"{s}", color=cmap(i / max(len(counts) - 1, 1)))
         ax.set_xscale("log")
@@ -66,8 +68,15 @@ def fig4(summary: pd.DataFrame, transfer: pd.DataFrame, base: Path) -> list[Path
     ax = axes[0]
     for n_cls, g in sorted(summary.groupby("n_classes"), reverse=True):
         name = g["classes"].iloc[0]
-        _band(ax, g, "samples", "hidden_at_peak", f"{n_cls} classes ({name})", marker="o",
-              color="tab:red" if n_cls == summary["n_classes"].max() else "black")
+        _band(
+            ax,
+            g,
+            "samples",
+            "hidden_at_peak",
+            f"{n_cls} classes ({name})",
+            marker="o",
+            color="tab:red" if n_cls == summary["n_classes"].max() else "black",
+        )
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted(summary["samples"].unique()), [str(s) for s in sorted(summary["samples"].unique())], rotation=45)
     ax.set_xlabel("training samples")
@@ -75,7 +84,7 @@ def fig4(summary: pd.DataFrame, transfer: pd.DataFrame, base: Path) -> list[Path
     ax.set_title("(A) developed network size", loc="left")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    for ax, n, letter in zip(axes[1:], draws, "BCDEFG"):
+    for ax, n, letter in zip(axes[1:], draws, "BCDEFG", strict=False):
         g = transfer[transfer["new_samples"] == n]
         for net, color in (("pruned", "black"), ("unpruned", "tab:red")):
             h = g[g["network"] == net]
@@ -94,7 +103,7 @@ def plot_run(curve: pd.DataFrame, path: Path, title: str = "") -> Path:
     """One developmental run: A, S, E, F against hidden neurons (an MLflow artifact)."""
     c = curve[curve["iteration"] > 0]
     fig, axes = plt.subplots(1, 4, figsize=(14, 3))
-    for ax, (col, label) in zip(axes, PANELS):
+    for ax, (col, label) in zip(axes, PANELS, strict=False):
         ax.plot(c["hidden"], c[col], marker=".")
         ax.set_xscale("log")
         ax.set_xlabel("hidden neurons")

@@ -13,16 +13,16 @@ import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from bdnn import BDNNError
 from bdnn.config import settings, settings_key
 from bdnn.layout import DEVELOP_FILES, ERROR_COLUMNS, METRIC_COLUMNS, TRANSFER_FILES, develop_job, transfer_job
 
 # MLflow's HTTP client retries for minutes by default; a dead server should cost seconds.
-HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
-                 "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
 # Scalars of a develop run's summary.json logged as metrics (step 0).
 PEAK_METRICS = ("hidden_at_peak", "A_at_peak", "F_at_peak", "test_acc_at_peak", "test_acc_unpruned", "seconds")
 
@@ -43,7 +43,7 @@ def _client(cfg: Mapping[str, Any]):
 
     uri = tracking_uri(cfg)
     if uri.startswith("sqlite:///"):
-        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     return MlflowClient(tracking_uri=uri)
 
 
@@ -77,8 +77,12 @@ def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
 
 def git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10,
-                              cwd=Path(__file__).resolve().parent).stdout.strip() or "unknown"
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, cwd=Path(__file__).resolve().parent
+            ).stdout.strip()
+            or "unknown"
+        )
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
 
@@ -168,8 +172,13 @@ def track_result(cfg: Mapping[str, Any], kind: str, result: Path, sweep_file: st
         table, keys = result / names["table"], ERROR_COLUMNS
         name = f"transfer-seed{ident['seed']}"
         key = transfer_job(ident["settings"], ident["seed"])
-    tags = {"mlflow.parentRunId": sweep["parent_run_id"], "sweep": sweep["sweep"], "kind": kind,
-            "git_commit": git_commit(), **{k: str(v) for k, v in ident.items()}}
+    tags = {
+        "mlflow.parentRunId": sweep["parent_run_id"],
+        "sweep": sweep["sweep"],
+        "kind": kind,
+        "git_commit": git_commit(),
+        **{k: str(v) for k, v in ident.items()},
+    }
     client = _client(cfg)
 
     def go():

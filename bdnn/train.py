@@ -1,6 +1,6 @@
 """Mini-batch SGD for the sigmoid MLP with the paper's squared-error loss, and evaluation.
 
-Loss = mean over the batch of 0.5 * sum_k (o_k - t_k)^2 (METHOD.md). The gradients are written
+Loss = mean over the batch of 0.5 * sum_k (o_k - t_k)^2 (docs/method.md). The gradients are written
 out by hand (two sigmoid layers): the same maths as autograd + torch.optim.SGD (a test checks
 it), without autograd's per-step bookkeeping, which dominates at batch size 10.
 """
@@ -8,8 +8,8 @@ it), without autograd's per-step bookkeeping, which dominates at batch size 10.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -34,7 +34,7 @@ class Tensors:
     t: torch.Tensor
 
     @classmethod
-    def of(cls, split: Split, n_classes: int, device: torch.device) -> "Tensors":
+    def of(cls, split: Split, n_classes: int, device: torch.device) -> Tensors:
         x = torch.from_numpy(split.x).to(device)
         y = torch.from_numpy(split.y).to(device)
         return cls(x=x, y=y, t=F.one_hot(y, n_classes).to(x.dtype))
@@ -58,7 +58,7 @@ class RunningStats:
     correct: torch.Tensor
 
     @classmethod
-    def zeros(cls, device: torch.device) -> "RunningStats":
+    def zeros(cls, device: torch.device) -> RunningStats:
         return cls(torch.zeros((), dtype=torch.float64, device=device), torch.zeros((), dtype=torch.int64, device=device))
 
     def result(self, n: int) -> tuple[float, float]:

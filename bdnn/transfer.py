@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import torch
 
@@ -33,8 +34,14 @@ class TransferResult:
 
 
 def match_accuracy(
-    train_data: Tensors, eval_data: Tensors, n_classes: int, cfg: Mapping[str, Any], seed: int, target: float,
-    device: torch.device, log: Log | None = None,
+    train_data: Tensors,
+    eval_data: Tensors,
+    n_classes: int,
+    cfg: Mapping[str, Any],
+    seed: int,
+    target: float,
+    device: torch.device,
+    log: Log | None = None,
 ) -> tuple[PrunableMLP, dict[str, Any]]:
     """Train the un-pruned network (same init and sample order as the develop run) epoch by
     epoch until its evaluation accuracy first reaches `target`, at most `transfer.max_epochs`."""
@@ -74,10 +81,17 @@ def transfer_curve(
     def record(step: int) -> None:
         if rows and rows[-1]["step"] == step:
             return
-        rows.append({
-            "network": name, "hidden": model.n_hidden, "new_samples": len(new), "step": step, "epoch": epoch,
-            "error_new": 1.0 - evaluate(model, data)[0], "error_test": 1.0 - evaluate(model, test)[0],
-        })
+        rows.append(
+            {
+                "network": name,
+                "hidden": model.n_hidden,
+                "new_samples": len(new),
+                "step": step,
+                "epoch": epoch,
+                "error_new": 1.0 - evaluate(model, data)[0],
+                "error_test": 1.0 - evaluate(model, test)[0],
+            }
+        )
 
     record(0)
     step = 0

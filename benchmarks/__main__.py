@@ -20,11 +20,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run (default: all): {', '.join(NAMES)}")
     ap.add_argument("--quick", action="store_true", help="tiny sizes (600 samples, 60 hidden): a smoke test, not a measurement")
     ap.add_argument("--reps", type=int, help="repetitions of every timing (default: 5 per epoch/iteration, 3 per developmental run)")
-    ap.add_argument("--torch-prune", action="store_true",
-                    help="benchmark 2 also runs torch.nn.utils.prune + autograd (about 105 s per run at 1000 hidden: "
-                         "+5.5 min at 3 repetitions)")
-    ap.add_argument("--out", type=Path, help="results file (default benchmarks/results.json; "
-                    "with --quick nothing is written unless --out is given)")
+    ap.add_argument(
+        "--torch-prune",
+        action="store_true",
+        help="benchmark 2 also runs torch.nn.utils.prune + autograd (about 105 s per run at 1000 hidden: +5.5 min at 3 repetitions)",
+    )
+    ap.add_argument(
+        "--out", type=Path, help="results file (default benchmarks/results.json; with --quick nothing is written unless --out is given)"
+    )
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: one thread per job, as the pipeline runs)")
     args = ap.parse_args(argv)
     unknown = [n for n in args.names if n not in NAMES]
@@ -52,13 +55,22 @@ def main(argv: list[str] | None = None) -> int:
         "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.executable).name, "-m", "benchmarks", *(argv if argv is not None else sys.argv[1:])]),
         "machine": machine(),
-        "setup": {"samples": setup.samples, "hidden": setup.hidden, "reps_epoch": setup.reps_epoch,
-                  "reps_develop": setup.reps_develop, "warmup": setup.warmup, "quick": setup.quick},
+        "setup": {
+            "samples": setup.samples,
+            "hidden": setup.hidden,
+            "reps_epoch": setup.reps_epoch,
+            "reps_develop": setup.reps_develop,
+            "warmup": setup.warmup,
+            "quick": setup.quick,
+        },
         "loadavg_start": loadavg(),
         "benchmarks": {},
     }
-    print(f"machine: {doc['machine']['cpu_model']}, {doc['machine']['usable_cores']} cores, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} thread(s); load average {doc['loadavg_start']}", flush=True)
+    print(
+        f"machine: {doc['machine']['cpu_model']}, {doc['machine']['usable_cores']} cores, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} thread(s); load average {doc['loadavg_start']}",
+        flush=True,
+    )
     t_start = time.perf_counter()
     results = []
     cpu_develop = None

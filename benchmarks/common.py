@@ -7,25 +7,23 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "config" / "config.yaml"
-# The verified MNIST cache: the pipeline's own one first, then BDNN_MNIST / a helper's copy.
-CACHE_CANDIDATES = (os.environ.get("BDNN_MNIST"), str(REPO / "resources" / "mnist.npz"), "/tmp/mn/mnist.npz")
 
 
 def mnist_cache() -> str:
-    """The first existing MNIST cache (see CACHE_CANDIDATES); else the pipeline's default path,
-    which bdnn.data.load_mnist builds on first use."""
-    for c in CACHE_CANDIDATES:
-        if c and Path(c).is_file():
-            return c
-    return str(REPO / "resources" / "mnist.npz")
+    """The verified MNIST cache: $BDNN_MNIST if set, else the pipeline's own (config key `cache`,
+    relative to the repository), which bdnn.data.load_mnist builds on first use."""
+    from bdnn.config import load_config
+
+    return os.environ.get("BDNN_MNIST") or str(REPO / load_config(CONFIG)["cache"])
 
 
 def _cpuinfo() -> dict[str, Any]:
@@ -171,8 +169,13 @@ class Result:
             d.update(status="ok", **s)
             d["met"] = self.target.met(s[self.target_on])
         d.update(
-            target=self.target.text(), target_op=self.target.op, target_value=self.target.value,
-            target_on=self.target_on, reps=len(self.values), warmup=self.warmup, values=self.values,
+            target=self.target.text(),
+            target_op=self.target.op,
+            target_value=self.target.value,
+            target_on=self.target_on,
+            reps=len(self.values),
+            warmup=self.warmup,
+            values=self.values,
         )
         if self.note:
             d["note"] = self.note
@@ -197,10 +200,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | No
     lines = []
     if title:
         lines.append(title)
-    lines.append("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    lines.append("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=False)))
     lines.append("  ".join("-" * w for w in widths))
     for r in cells:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)))
     return "\n".join(lines)
 
 

@@ -18,14 +18,15 @@ still alive, as physical removal does, with the library's functions where they a
 from __future__ import annotations
 
 import time
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 from torch.nn.utils import prune as torch_prune
 
 from bdnn.data import Task
-from bdnn.develop import add_stability_and_fitness, build_model
-from bdnn.model import PrunableMLP
+from bdnn.develop import add_stability_and_fitness
+from bdnn.model import PrunableMLP, build_model
 from bdnn.pruning import importance, least_important, n_to_prune
 from bdnn.train import Tensors, check_finite, evaluate, make_generator
 
@@ -41,7 +42,7 @@ def _shuffled(data: Tensors, generator: torch.Generator) -> tuple[torch.Tensor, 
 class MaskedNet:
     """Full-width network, the library's hand-written step, a 0/1 mask on the hidden outputs."""
 
-    def __init__(self, model: PrunableMLP, lr: float) -> None:
+    def __init__(self, model: PrunableMLP) -> None:
         self.model = model
         w = model.hidden.weight
         self.mask = torch.ones(model.n_hidden, dtype=w.dtype, device=w.device)
@@ -117,7 +118,7 @@ class TorchPruneNet(MaskedNet):
     """torch.nn.utils.prune masks, autograd and torch.optim.SGD: the usual PyTorch way."""
 
     def __init__(self, model: PrunableMLP, lr: float) -> None:
-        super().__init__(model, lr)
+        super().__init__(model)
         torch_prune.custom_from_mask(model.hidden, "weight", torch.ones_like(model.hidden.weight))
         torch_prune.custom_from_mask(model.hidden, "bias", torch.ones_like(model.hidden.bias))
         torch_prune.custom_from_mask(model.output, "weight", torch.ones_like(model.output.weight))
@@ -171,8 +172,14 @@ def _connections(net: MaskedNet) -> torch.Tensor:
     return torch.cat([w1.flatten(), w2.flatten()])
 
 
-def _measure(net: MaskedNet, cfg: Mapping[str, Any], train_data: Tensors, eval_data: Tensors, test_data: Tensors,
-             s_pair: tuple[torch.Tensor, torch.Tensor] | None) -> dict[str, Any]:
+def _measure(
+    net: MaskedNet,
+    cfg: Mapping[str, Any],
+    train_data: Tensors,
+    eval_data: Tensors,
+    test_data: Tensors,
+    s_pair: tuple[torch.Tensor, torch.Tensor] | None,
+) -> dict[str, Any]:
     """bdnn.develop.measure for a masked network (the same quantities, the same evaluations)."""
     fit = cfg["fitness"]
     a, _ = net.evaluate(eval_data)
@@ -188,8 +195,9 @@ def _measure(net: MaskedNet, cfg: Mapping[str, Any], train_data: Tensors, eval_d
     return add_stability_and_fitness(row, fit, s_pair)
 
 
-def develop_masked(task: Task, cfg: Mapping[str, Any], seed: int, backend: str = "mask",
-                   device: torch.device | str = "cpu") -> dict[str, Any]:
+def develop_masked(
+    task: Task, cfg: Mapping[str, Any], seed: int, backend: str = "mask", device: torch.device | str = "cpu"
+) -> dict[str, Any]:
     """bdnn.develop.develop with masking instead of removal; returns {curve, summary}."""
     if backend not in BACKENDS:
         raise ValueError(f"backend {backend!r}: one of {BACKENDS}")
@@ -201,7 +209,7 @@ def develop_masked(task: Task, cfg: Mapping[str, Any], seed: int, backend: str =
     eval_data = test_data if task.validation is None else Tensors.of(task.validation, task.n_classes, device)
     gen = make_generator(seed, 0)
     model = build_model(cfg, task.n_classes, seed, device)
-    net = (MaskedNet if backend == "mask" else TorchPruneNet)(model, lr)
+    net = MaskedNet(model) if backend == "mask" else TorchPruneNet(model, lr)
 
     t0 = time.perf_counter()
     for epoch in range(cfg["initial_epochs"]):
@@ -216,7 +224,7 @@ def develop_masked(task: Task, cfg: Mapping[str, Any], seed: int, backend: str =
     while net.n_alive > prune["min_hidden"]:
         iteration += 1
         t0 = time.perf_counter()
-        n = n_to_prune(net.n_alive, prune["schedule"], prune["fraction"], prune["count"], prune["min_hidden"])
+        n = n_to_prune(net.n_alive, prune)
         alive_idx = torch.nonzero(net.alive).flatten().cpu()
         net.remove(alive_idx[least_important(net.importance_alive(), n)].to(device))
         w_p = _connections(net)
@@ -234,7 +242,12 @@ def develop_masked(task: Task, cfg: Mapping[str, Any], seed: int, backend: str =
             break
     if best_row is None:
         raise ValueError("no pruning iteration ran: min_hidden must be below hidden_init")
-    summary = {"hidden_at_peak": best_row["hidden"], "peak_iteration": best_row["iteration"],
-               "F_at_peak": best_row["F"], "A_at_peak": best_row["A"], "iterations": iteration,
-               "seconds": sum(r["seconds"] for r in curve)}
+    summary = {
+        "hidden_at_peak": best_row["hidden"],
+        "peak_iteration": best_row["iteration"],
+        "F_at_peak": best_row["F"],
+        "A_at_peak": best_row["A"],
+        "iterations": iteration,
+        "seconds": sum(r["seconds"] for r in curve),
+    }
     return {"curve": curve, "summary": summary}

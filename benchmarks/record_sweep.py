@@ -50,8 +50,9 @@ def parse_log(text: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.record_sweep", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m benchmarks.record_sweep", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("log", type=Path, help="the output of `/usr/bin/time -v make reproduce`")
     ap.add_argument("--cores", type=int, default=os.cpu_count(), help="the cores the sweep ran on (default: this machine's)")
     ap.add_argument("--command", default="make reproduce", help="what was timed")
@@ -63,7 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     m = machine()
     rec.update(
         source=f"{args.command} under /usr/bin/time -v, log {args.log}",
-        command=args.command, cores=args.cores, cpu_model=m.get("cpu_model"),
+        command=args.command,
+        cores=args.cores,
+        cpu_model=m.get("cpu_model"),
         recorded=dt.datetime.now().astimezone().isoformat(timespec="seconds"),
         log_modified=dt.datetime.fromtimestamp(args.log.stat().st_mtime).astimezone().isoformat(timespec="seconds"),
     )

@@ -22,13 +22,12 @@ from torch import nn
 
 from bdnn.config import load_config
 from bdnn.data import Task, load_mnist, make_task
-from bdnn.develop import build_model, develop
+from bdnn.develop import develop
 from bdnn.fitness import mean_weight, stability
-from bdnn.model import PrunableMLP
+from bdnn.model import PrunableMLP, build_model
 from bdnn.pruning import importance, least_important, n_to_prune
-from bdnn.train import Tensors, check_finite, evaluate, make_generator, train_epoch
+from bdnn.train import Tensors, evaluate, make_generator, train_epoch
 from bdnn.train import train as train_loop
-
 from benchmarks.common import CONFIG, REPO, Result, Target, mnist_cache, paired, stats, table, timed
 from benchmarks.masked import develop_masked
 
@@ -45,7 +44,7 @@ class Setup:
     quick: bool = False
 
     @classmethod
-    def quick_setup(cls) -> "Setup":
+    def quick_setup(cls) -> Setup:
         return cls(samples=600, hidden=60, reps_epoch=3, reps_develop=2, warmup=1, quick=True)
 
 
@@ -131,36 +130,50 @@ def bench_throughput(setup: Setup) -> list[Result]:
         g_lib, g_bare = make_generator(0, 2), make_generator(0, 2)
         times = paired(
             {
-                "library": lambda: train_epoch(lib, data, lr, bs, g_lib),
-                "bare": lambda: _bare_epoch(bare, opt, data, bs, g_bare),
-                "bare_dataloader": lambda: _dataloader_epoch(dl_net, dl_opt, loader),
+                "library": lambda lib=lib, data=data, g=g_lib: train_epoch(lib, data, lr, bs, g),
+                "bare": lambda bare=bare, opt=opt, data=data, g=g_bare: _bare_epoch(bare, opt, data, bs, g),
+                "bare_dataloader": lambda net=dl_net, opt=dl_opt, loader=loader: _dataloader_epoch(net, opt, loader),
             },
             reps=setup.reps_epoch,
             warmup=setup.warmup,
         )
-        ratios = [a / b for a, b in zip(times["library"], times["bare"])]
+        ratios = [a / b for a, b in zip(times["library"], times["bare"], strict=False)]
         n = len(data)
         rows = [[k, *stats(v).values(), n / statistics.median(v)] for k, v in times.items()]
-        _print(table(["loop", "median s", "min s", "max s", "samples/s"], rows,
-                     f"\n[1] one training epoch, 784-{hidden}-{t.n_classes}, batch {bs}, {n} samples"))
-        _print(f"    ratio library/bare: median {statistics.median(ratios):.3f} "
-               f"(min {min(ratios):.3f}, max {max(ratios):.3f}); max |weight difference| after one epoch {diff:.2e}")
-        results.append(Result(
-            name=f"train_epoch_784-{hidden}-{t.n_classes}",
-            title=f"One training epoch ({n} samples, batch {bs}), library step vs autograd + torch.optim.SGD",
-            metric="time ratio library / bare PyTorch", unit="ratio", values=ratios,
-            target=Target("<=", 1.2), warmup=setup.warmup,
-            details={
-                "seconds": {k: stats(v) for k, v in times.items()},
-                "seconds_values": times,
-                "samples_per_second_median": {k: n / statistics.median(v) for k, v in times.items()},
-                "ratio_library_over_bare_dataloader": stats([a / b for a, b in zip(times["library"], times["bare_dataloader"])]),
-                "max_abs_weight_difference_after_one_epoch": diff,
-                "bare": "nn.Sequential(Linear, Sigmoid, Linear, Sigmoid), loss 0.5*sum((o-t)^2, 1).mean(), "
-                        "zero_grad/backward/step, mini-batches sliced from a shuffled copy (as the library)",
-                "bare_dataloader": "the same with torch.utils.data.DataLoader(TensorDataset, shuffle=True) (information only)",
-            },
-        ))
+        _print(
+            table(
+                ["loop", "median s", "min s", "max s", "samples/s"],
+                rows,
+                f"\n[1] one training epoch, 784-{hidden}-{t.n_classes}, batch {bs}, {n} samples",
+            )
+        )
+        _print(
+            f"    ratio library/bare: median {statistics.median(ratios):.3f} "
+            f"(min {min(ratios):.3f}, max {max(ratios):.3f}); max |weight difference| after one epoch {diff:.2e}"
+        )
+        results.append(
+            Result(
+                name=f"train_epoch_784-{hidden}-{t.n_classes}",
+                title=f"One training epoch ({n} samples, batch {bs}), library step vs autograd + torch.optim.SGD",
+                metric="time ratio library / bare PyTorch",
+                unit="ratio",
+                values=ratios,
+                target=Target("<=", 1.2),
+                warmup=setup.warmup,
+                details={
+                    "seconds": {k: stats(v) for k, v in times.items()},
+                    "seconds_values": times,
+                    "samples_per_second_median": {k: n / statistics.median(v) for k, v in times.items()},
+                    "ratio_library_over_bare_dataloader": stats(
+                        [a / b for a, b in zip(times["library"], times["bare_dataloader"], strict=False)]
+                    ),
+                    "max_abs_weight_difference_after_one_epoch": diff,
+                    "bare": "nn.Sequential(Linear, Sigmoid, Linear, Sigmoid), loss 0.5*sum((o-t)^2, 1).mean(), "
+                    "zero_grad/backward/step, mini-batches sliced from a shuffled copy (as the library)",
+                    "bare_dataloader": "the same with torch.utils.data.DataLoader(TensorDataset, shuffle=True) (information only)",
+                },
+            )
+        )
     return results
 
 
@@ -173,10 +186,14 @@ def _curve_diff(lib: list[dict[str, Any]], other: list[dict[str, Any]]) -> dict[
     da = [abs(lib[i]["A"] - other[i]["A"]) for i in range(n)]
     df = [abs(lib[i]["F"] - other[i]["F"]) for i in range(1, n)]
     worst = max(range(n), key=lambda i: da[i])
-    return {"same_hidden_sizes": same_sizes, "iterations": [len(lib) - 1, len(other) - 1],
-            "max_abs_A_difference": max(da), "at_hidden": lib[worst]["hidden"] if da[worst] > 0 else None,
-            "max_abs_F_difference": max(df) if df else None,
-            "iterations_with_A_difference": sum(d > 0 for d in da)}
+    return {
+        "same_hidden_sizes": same_sizes,
+        "iterations": [len(lib) - 1, len(other) - 1],
+        "max_abs_A_difference": max(da),
+        "at_hidden": lib[worst]["hidden"] if da[worst] > 0 else None,
+        "max_abs_F_difference": max(df) if df else None,
+        "iterations_with_A_difference": sum(d > 0 for d in da),
+    }
 
 
 def bench_develop(setup: Setup, with_torch_prune: bool = False) -> tuple[list[Result], dict[str, Any]]:
@@ -206,34 +223,51 @@ def bench_develop(setup: Setup, with_torch_prune: bool = False) -> tuple[list[Re
     lib_curve = out["library"].curve
     lib_peak = out["library"].summary["hidden_at_peak"]
     rows = [[k, *stats(v).values()] for k, v in times.items()]
-    _print(table(["run", "median s", "min s", "max s"], rows,
-                 f"\n[2] whole developmental run: {cfg['hidden_init']} hidden -> {cfg['prune']['min_hidden']}, "
-                 f"{len(t.train)} samples, {t.n_classes} classes, seed {seed}"))
+    _print(
+        table(
+            ["run", "median s", "min s", "max s"],
+            rows,
+            f"\n[2] whole developmental run: {cfg['hidden_init']} hidden -> {cfg['prune']['min_hidden']}, "
+            f"{len(t.train)} samples, {t.n_classes} classes, seed {seed}",
+        )
+    )
     results = []
     comparisons = {"mask": "mask (same step)", "torch_prune": "torch.nn.utils.prune + autograd"}
     agreement = {}
     for key, label in comparisons.items():
         if label not in times:
             continue
-        ratios = [a / b for a, b in zip(times["library (removal)"], times[label])]
+        ratios = [a / b for a, b in zip(times["library (removal)"], times[label], strict=False)]
         diff = _curve_diff(lib_curve, out[key]["curve"])
         diff["hidden_at_F_peak"] = {"library": lib_peak, key: out[key]["summary"]["hidden_at_peak"]}
         agreement[key] = diff
-        _print(f"    ratio library/{key}: median {statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}); "
-               f"max |A difference| along the curve {diff['max_abs_A_difference']:.4f}"
-               f"{'' if diff['at_hidden'] is None else ' (at %d hidden)' % diff['at_hidden']}; "
-               f"hidden at the F peak: library {lib_peak}, {key} {out[key]['summary']['hidden_at_peak']}")
-        results.append(Result(
-            name=f"develop_removal_vs_{key}",
-            title=f"Whole developmental run, physical removal vs {label}",
-            metric=f"time ratio library / {key}", unit="ratio", values=ratios, target=Target("<=", 0.5),
-            warmup=0,
-            note="warm-up: one developmental run of each kind at 40 hidden neurons" +
-                 ("" if key == "mask" else "; this one also differs in the training step (autograd vs hand-written)"),
-            details={"seconds": {k: stats(v) for k, v in times.items()}, "seconds_values": times,
-                     "curve_agreement": diff, "hidden": cfg["hidden_init"], "samples": len(t.train),
-                     "iterations": len(lib_curve) - 1},
-        ))
+        _print(
+            f"    ratio library/{key}: median {statistics.median(ratios):.3f} (min {min(ratios):.3f}, max {max(ratios):.3f}); "
+            f"max |A difference| along the curve {diff['max_abs_A_difference']:.4f}"
+            f"{'' if diff['at_hidden'] is None else ' (at {} hidden)'.format(diff['at_hidden'])}; "
+            f"hidden at the F peak: library {lib_peak}, {key} {out[key]['summary']['hidden_at_peak']}"
+        )
+        results.append(
+            Result(
+                name=f"develop_removal_vs_{key}",
+                title=f"Whole developmental run, physical removal vs {label}",
+                metric=f"time ratio library / {key}",
+                unit="ratio",
+                values=ratios,
+                target=Target("<=", 0.5),
+                warmup=0,
+                note="warm-up: one developmental run of each kind at 40 hidden neurons"
+                + ("" if key == "mask" else "; this one also differs in the training step (autograd vs hand-written)"),
+                details={
+                    "seconds": {k: stats(v) for k, v in times.items()},
+                    "seconds_values": times,
+                    "curve_agreement": diff,
+                    "hidden": cfg["hidden_init"],
+                    "samples": len(t.train),
+                    "iterations": len(lib_curve) - 1,
+                },
+            )
+        )
     return results, {"library_seconds_median": statistics.median(times["library (removal)"]), "agreement": agreement}
 
 
@@ -250,7 +284,7 @@ def _iteration_parts(model: PrunableMLP, cfg: dict[str, Any], train: Tensors, te
         parts[name] = parts.get(name, 0.0) + dt
         return res
 
-    n = n_to_prune(model.n_hidden, p["schedule"], p["fraction"], p["count"], p["min_hidden"])
+    n = n_to_prune(model.n_hidden, p)
     drop = part("importance + choice (Eq. 1)", lambda: least_important(importance(model), n))
     part("removal", lambda: model.remove_hidden(drop))
     w_p = part("S: copy of the weights before retraining", lambda: model.connection_weights())
@@ -258,12 +292,20 @@ def _iteration_parts(model: PrunableMLP, cfg: dict[str, Any], train: Tensors, te
     part("retraining (1 epoch)", lambda: train_loop(model, train, cfg["lr"], cfg["batch_size"], 1, gen, "x"))
     part("A: test-set forward pass", lambda: evaluate(model, test))
     part("E (both readings)", lambda: (mean_weight(model, "per_connection"), mean_weight(model, "printed")))
-    part("S (both readings)", lambda: (lambda w_r: (stability(w_p, w_r, "normalized"), stability(w_p, w_r, "raw")))(model.connection_weights()))
+    part(
+        "S (both readings)",
+        lambda: (lambda w_r: (stability(w_p, w_r, "normalized"), stability(w_p, w_r, "raw")))(model.connection_weights()),
+    )
     return parts
 
 
-OVERHEAD_NAMED = ("importance + choice (Eq. 1)", "A: test-set forward pass", "E (both readings)", "S (both readings)",
-                  "S: copy of the weights before retraining")
+OVERHEAD_NAMED = (
+    "importance + choice (Eq. 1)",
+    "A: test-set forward pass",
+    "E (both readings)",
+    "S (both readings)",
+    "S: copy of the weights before retraining",
+)
 
 
 def bench_overhead(setup: Setup) -> list[Result]:
@@ -282,42 +324,60 @@ def bench_overhead(setup: Setup) -> list[Result]:
             all_parts.append(parts)
     totals = [sum(p.values()) for p in all_parts]
     train_key = "retraining (1 epoch)"
-    shares = [(tot - p[train_key]) / tot for p, tot in zip(all_parts, totals)]
-    named = [sum(p[k] for k in OVERHEAD_NAMED) / tot for p, tot in zip(all_parts, totals)]
+    shares = [(tot - p[train_key]) / tot for p, tot in zip(all_parts, totals, strict=False)]
+    named = [sum(p[k] for k in OVERHEAD_NAMED) / tot for p, tot in zip(all_parts, totals, strict=False)]
     rows = []
     for k in all_parts[0]:
         v = [p[k] for p in all_parts]
-        rows.append([k, statistics.median(v) * 1e3, statistics.median([p[k] / tot for p, tot in zip(all_parts, totals)]) * 100])
+        rows.append(
+            [k, statistics.median(v) * 1e3, statistics.median([p[k] / tot for p, tot in zip(all_parts, totals, strict=False)]) * 100]
+        )
     rows.append(["whole iteration", statistics.median(totals) * 1e3, 100.0])
-    _print(table(["part", "median ms", "% of iteration"], rows,
-                 f"\n[3] one pruning iteration at {cfg['hidden_init']} hidden (-> "
-                 f"{cfg['hidden_init'] - n_to_prune(cfg['hidden_init'], 'fraction', cfg['prune']['fraction'], 0, 2)}), "
-                 f"{len(train)} training samples, {len(test)} test samples"))
-    _print(f"    everything but retraining: median {statistics.median(shares) * 100:.1f}% "
-           f"(min {min(shares) * 100:.1f}%, max {max(shares) * 100:.1f}%); "
-           f"test forward + importance + S + E alone: {statistics.median(named) * 100:.1f}%")
-    details = {"parts_ms_median": {k: statistics.median([p[k] for p in all_parts]) * 1e3 for k in all_parts[0]},
-               "parts_share_median": {k: statistics.median([p[k] / tot for p, tot in zip(all_parts, totals)]) for k in all_parts[0]},
-               "iteration_seconds": stats(totals),
-               # the floor while A needs a full test-set pass per retraining epoch
-               "test_pass_over_epoch_plus_test_pass": stats([p["A: test-set forward pass"] / (p[train_key] + p["A: test-set forward pass"])
-                                                             for p in all_parts]),
-               "parts_seconds_values": all_parts}
+    _print(
+        table(
+            ["part", "median ms", "% of iteration"],
+            rows,
+            f"\n[3] one pruning iteration at {cfg['hidden_init']} hidden (-> "
+            f"{cfg['hidden_init'] - n_to_prune(cfg['hidden_init'], cfg['prune'])}), "
+            f"{len(train)} training samples, {len(test)} test samples",
+        )
+    )
+    _print(
+        f"    everything but retraining: median {statistics.median(shares) * 100:.1f}% "
+        f"(min {min(shares) * 100:.1f}%, max {max(shares) * 100:.1f}%); "
+        f"test forward + importance + S + E alone: {statistics.median(named) * 100:.1f}%"
+    )
+    details = {
+        "parts_ms_median": {k: statistics.median([p[k] for p in all_parts]) * 1e3 for k in all_parts[0]},
+        "parts_share_median": {k: statistics.median([p[k] / tot for p, tot in zip(all_parts, totals, strict=False)]) for k in all_parts[0]},
+        "iteration_seconds": stats(totals),
+        # the floor while A needs a full test-set pass per retraining epoch
+        "test_pass_over_epoch_plus_test_pass": stats(
+            [p["A: test-set forward pass"] / (p[train_key] + p["A: test-set forward pass"]) for p in all_parts]
+        ),
+        "parts_seconds_values": all_parts,
+    }
     title = f"one pruning iteration ({cfg['hidden_init']} hidden, {len(train)} samples)"
     return [
         Result(
             name="iteration_overhead_share_named",
             title=f"Test-set forward pass, importance, S and E as a share of {title}",
             metric="share of the iteration's time: test forward + importance/choice + S (with its weight copy) + E",
-            unit="fraction", values=named, target=Target("<", 0.20), warmup=setup.warmup,
+            unit="fraction",
+            values=named,
+            target=Target("<", 0.20),
+            warmup=setup.warmup,
             note="the overhead as the issue lists it; see iteration_overhead_share for everything outside retraining",
             details=details,
         ),
         Result(
             name="iteration_overhead_share",
             title=f"Everything but the retraining epoch as a share of {title}",
-            metric="share of the iteration's time outside retraining", unit="fraction", values=shares,
-            target=Target("<", 0.20), warmup=setup.warmup,
+            metric="share of the iteration's time outside retraining",
+            unit="fraction",
+            values=shares,
+            target=Target("<", 0.20),
+            warmup=setup.warmup,
             note="also counts the removal",
             details=details,
         ),
@@ -332,8 +392,13 @@ def _read_tsvs(pattern: str) -> list[dict[str, Any]]:
     for path in sorted((REPO / "results" / "benchmarks").glob(pattern)):
         with open(path) as fh:
             for rec in csv.DictReader(fh, delimiter="\t"):
-                rows.append({"job": str(path.relative_to(REPO / "results" / "benchmarks").with_suffix("")),
-                             "s": float(rec["s"]), "max_rss": float(rec["max_rss"]) if rec["max_rss"] not in ("", "NA", "-") else None})
+                rows.append(
+                    {
+                        "job": str(path.relative_to(REPO / "results" / "benchmarks").with_suffix("")),
+                        "s": float(rec["s"]),
+                        "max_rss": float(rec["max_rss"]) if rec["max_rss"] not in ("", "NA", "-") else None,
+                    }
+                )
     return rows
 
 
@@ -344,42 +409,77 @@ def bench_sweep(setup: Setup) -> list[Result]:
     if sweep_file.is_file():
         sweep = json.loads(sweep_file.read_text())
         wall = float(sweep["wall_seconds"])
-        results.append(Result(
-            name="sweep_wall_time", title="Whole sweep (make reproduce), wall time", metric="wall time of the whole sweep",
-            unit="min", values=[wall / 60], target=Target("<=", 15, "min"),
-            note=f"one measurement, from benchmarks/sweep.json ({sweep.get('source', 'no source given')})", details=sweep,
-        ))
+        results.append(
+            Result(
+                name="sweep_wall_time",
+                title="Whole sweep (make reproduce), wall time",
+                metric="wall time of the whole sweep",
+                unit="min",
+                values=[wall / 60],
+                target=Target("<=", 15, "min"),
+                note=f"one measurement, from benchmarks/sweep.json ({sweep.get('source', 'no source given')})",
+                details=sweep,
+            )
+        )
     else:
-        results.append(Result(
-            name="sweep_wall_time", title="Whole sweep (make reproduce), wall time", metric="wall time of the whole sweep",
-            unit="min", target=Target("<=", 15, "min"), skipped=True,
-            note="benchmarks/sweep.json is missing: record a sweep with "
-                 "`/usr/bin/time -v make reproduce 2>&1 | tee /tmp/reproduce.log` and "
-                 "`python -m benchmarks.record_sweep /tmp/reproduce.log`",
-        ))
+        results.append(
+            Result(
+                name="sweep_wall_time",
+                title="Whole sweep (make reproduce), wall time",
+                metric="wall time of the whole sweep",
+                unit="min",
+                target=Target("<=", 15, "min"),
+                skipped=True,
+                note="benchmarks/sweep.json is missing: record a sweep with "
+                "`/usr/bin/time -v make reproduce 2>&1 | tee /tmp/reproduce.log` and "
+                "`python -m benchmarks.record_sweep /tmp/reproduce.log`",
+            )
+        )
     rss = [j["max_rss"] for j in jobs if j["max_rss"] is not None]
     if rss:
         worst = max((j for j in jobs if j["max_rss"] is not None), key=lambda j: j["max_rss"])
         slowest = max(jobs, key=lambda j: j["s"])
         dev = [j for j in jobs if j["job"].startswith("develop")]
-        results.append(Result(
-            name="sweep_peak_memory_per_job", title="Peak memory (max_rss) per develop/transfer job of the last sweep",
-            metric="max_rss per job (Snakemake benchmark files)", unit="MiB", values=rss,
-            target=Target("<=", 1024, "MiB"), target_on="max",
-            note="median/min/max over the jobs; the target (1 GB) applies to the largest",
-            details={"jobs": len(jobs), "largest_job": worst, "slowest_job": slowest,
-                     "job_seconds": stats([j["s"] for j in jobs]), "job_seconds_sum": sum(j["s"] for j in jobs),
-                     "develop_seconds_by_samples": _by_samples(dev)},
-        ))
-        _print(table(["jobs", "sum of job s", "slowest job", "slowest s", "max max_rss MiB", "at"],
-                     [[len(jobs), sum(j["s"] for j in jobs), slowest["job"], slowest["s"], worst["max_rss"], worst["job"]]],
-                     "\n[4] the last sweep (results/benchmarks/**/*.tsv)"))
+        results.append(
+            Result(
+                name="sweep_peak_memory_per_job",
+                title="Peak memory (max_rss) per develop/transfer job of the last sweep",
+                metric="max_rss per job (Snakemake benchmark files)",
+                unit="MiB",
+                values=rss,
+                target=Target("<=", 1024, "MiB"),
+                target_on="max",
+                note="median/min/max over the jobs; the target (1 GB) applies to the largest",
+                details={
+                    "jobs": len(jobs),
+                    "largest_job": worst,
+                    "slowest_job": slowest,
+                    "job_seconds": stats([j["s"] for j in jobs]),
+                    "job_seconds_sum": sum(j["s"] for j in jobs),
+                    "develop_seconds_by_samples": _by_samples(dev),
+                },
+            )
+        )
+        _print(
+            table(
+                ["jobs", "sum of job s", "slowest job", "slowest s", "max max_rss MiB", "at"],
+                [[len(jobs), sum(j["s"] for j in jobs), slowest["job"], slowest["s"], worst["max_rss"], worst["job"]]],
+                "\n[4] the last sweep (results/benchmarks/**/*.tsv)",
+            )
+        )
     else:
-        results.append(Result(
-            name="sweep_peak_memory_per_job", title="Peak memory (max_rss) per develop/transfer job of the last sweep",
-            metric="max_rss per job", unit="MiB", target=Target("<=", 1024, "MiB"), target_on="max", skipped=True,
-            note="no Snakemake benchmark files under results/benchmarks/ (run `make reproduce` first)",
-        ))
+        results.append(
+            Result(
+                name="sweep_peak_memory_per_job",
+                title="Peak memory (max_rss) per develop/transfer job of the last sweep",
+                metric="max_rss per job",
+                unit="MiB",
+                target=Target("<=", 1024, "MiB"),
+                target_on="max",
+                skipped=True,
+                note="no Snakemake benchmark files under results/benchmarks/ (run `make reproduce` first)",
+            )
+        )
     if results[0].skipped:
         _print(f"\n[4] sweep wall time skipped: {results[0].note}")
     else:
@@ -402,8 +502,16 @@ def bench_cuda(setup: Setup, cpu_seconds: float | None) -> list[Result]:
     name, title = "develop_cuda", "Whole developmental run on CUDA"
     if not torch.cuda.is_available():
         _print("\n[5] CUDA: skipped, torch.cuda.is_available() is False on this machine")
-        return [Result(name=name, title=title, metric="seconds per developmental run", unit="s", skipped=True,
-                       note="skipped: no CUDA device (torch.cuda.is_available() is False)")]
+        return [
+            Result(
+                name=name,
+                title=title,
+                metric="seconds per developmental run",
+                unit="s",
+                skipped=True,
+                note="skipped: no CUDA device (torch.cuda.is_available() is False)",
+            )
+        ]
     cfg = config(setup)
     t = task(setup)
     dev = torch.device("cuda")
@@ -413,12 +521,29 @@ def bench_cuda(setup: Setup, cpu_seconds: float | None) -> list[Result]:
     for _ in range(setup.reps_develop):
         dt, res = timed(lambda: develop(t, cfg, 0, dev), dev)
         secs.append(dt)
-    _print(table(["device", "median s", "min s", "max s"], [[torch.cuda.get_device_name(0), *stats(secs).values()]],
-                 "\n[5] whole developmental run on CUDA"))
-    return [Result(name=name, title=title, metric="seconds per developmental run", unit="s", values=secs, warmup=1,
-                   details={"device": torch.cuda.get_device_name(0), "hidden_at_peak": res.summary["hidden_at_peak"],
-                            "cpu_library_seconds_median_same_run": cpu_seconds,
-                            "speedup_over_cpu": (cpu_seconds / statistics.median(secs)) if cpu_seconds else None})]
+    _print(
+        table(
+            ["device", "median s", "min s", "max s"],
+            [[torch.cuda.get_device_name(0), *stats(secs).values()]],
+            "\n[5] whole developmental run on CUDA",
+        )
+    )
+    return [
+        Result(
+            name=name,
+            title=title,
+            metric="seconds per developmental run",
+            unit="s",
+            values=secs,
+            warmup=1,
+            details={
+                "device": torch.cuda.get_device_name(0),
+                "hidden_at_peak": res.summary["hidden_at_peak"],
+                "cpu_library_seconds_median_same_run": cpu_seconds,
+                "speedup_over_cpu": (cpu_seconds / statistics.median(secs)) if cpu_seconds else None,
+            },
+        )
+    ]
 
 
 # -------------------------------------------------------------------------------------- profile
@@ -434,7 +559,7 @@ PROFILE_GROUPS = {  # (file suffix, function) -> group; cumulative times, so no 
     ("bdnn/model.py", "connection_weights"): "fitness: weight vectors for S",
     ("bdnn/train.py", "check_finite"): "finite checks",
     ("bdnn/train.py", "of"): "data to tensors",
-    ("bdnn/develop.py", "build_model"): "initialisation",
+    ("bdnn/model.py", "build_model"): "initialisation",
 }
 
 
@@ -464,17 +589,31 @@ def profile_develop(setup: Setup) -> dict[str, Any]:
     groups["training: shuffle, slicing, loop"] = epoch_ct - groups.get("training: SGD steps", 0.0)
     groups["other (curve rows, best-state copies, ...)"] = total - sum(groups.values())
     op_rows = sorted(((tt, nc, fn, f) for (f, _, fn), (_, nc, tt, _, _) in raw.items()), reverse=True)[:12]
-    _print(table(["where", "seconds", "share %", "calls"],
-                 [[g, s, 100 * s / total, calls.get(g, "")] for g, s in sorted(groups.items(), key=lambda kv: -kv[1])],
-                 f"\n[profile] one developmental run under cProfile ({wall:.1f} s wall, {res.summary['iterations']} iterations)"))
-    _print(table(["function / torch op (own time)", "seconds", "share %", "calls"],
-                 [[fn if f == "~" else f"{Path(f).name}:{fn}", tt, 100 * tt / total, nc] for tt, nc, fn, f in op_rows]))
+    _print(
+        table(
+            ["where", "seconds", "share %", "calls"],
+            [[g, s, 100 * s / total, calls.get(g, "")] for g, s in sorted(groups.items(), key=lambda kv: -kv[1])],
+            f"\n[profile] one developmental run under cProfile ({wall:.1f} s wall, {res.summary['iterations']} iterations)",
+        )
+    )
+    _print(
+        table(
+            ["function / torch op (own time)", "seconds", "share %", "calls"],
+            [[fn if f == "~" else f"{Path(f).name}:{fn}", tt, 100 * tt / total, nc] for tt, nc, fn, f in op_rows],
+        )
+    )
     epochs = cfg["initial_epochs"] + res.summary["iterations"] * cfg["retrain_epochs"]
     return {
-        "tool": "cProfile", "wall_seconds_profiled": wall, "develop_cumulative_seconds": total,
-        "iterations": res.summary["iterations"], "epochs": epochs,
-        "groups_seconds": groups, "groups_share": {g: s / total for g, s in groups.items()},
-        "top_own_time": [{"function": fn if f == "~" else f"{Path(f).name}:{fn}", "seconds": tt, "share": tt / total, "calls": nc}
-                         for tt, nc, fn, f in op_rows],
+        "tool": "cProfile",
+        "wall_seconds_profiled": wall,
+        "develop_cumulative_seconds": total,
+        "iterations": res.summary["iterations"],
+        "epochs": epochs,
+        "groups_seconds": groups,
+        "groups_share": {g: s / total for g, s in groups.items()},
+        "top_own_time": [
+            {"function": fn if f == "~" else f"{Path(f).name}:{fn}", "seconds": tt, "share": tt / total, "calls": nc}
+            for tt, nc, fn, f in op_rows
+        ],
         "initial_training_share": res.curve[0]["seconds"] / sum(r["seconds"] for r in res.curve),
     }

@@ -36,11 +36,17 @@ def mnist(mnist_cache):
 def tiny_cfg():
     from bdnn.config import validate_config
 
-    return validate_config({
-        "hidden_init": 20, "lr": 0.5, "initial_epochs": 1, "samples": [100], "seeds": [0],
-        "prune": {"fraction": 0.2, "min_hidden": 2},
-        "transfer": {"samples": 200, "new_samples": [100], "epochs": 1, "max_epochs": 2, "log_every": 5},
-    })
+    return validate_config(
+        {
+            "hidden_init": 20,
+            "lr": 0.5,
+            "initial_epochs": 1,
+            "samples": [100],
+            "seeds": [0],
+            "prune": {"fraction": 0.2, "min_hidden": 2},
+            "transfer": {"samples": 200, "new_samples": [100], "epochs": 1, "max_epochs": 2, "log_every": 5},
+        }
+    )
 
 
 def env_with_venv() -> dict[str, str]:
@@ -49,11 +55,28 @@ def env_with_venv() -> dict[str, str]:
     return env
 
 
-def snakemake(workdir: Path, *args: str, cache: Path, config: Path = TEST_CONFIG, timeout: int = 600,
-              check: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def snakemake(
+    workdir: Path,
+    *args: str,
+    cache: Path,
+    config: Path = TEST_CONFIG,
+    timeout: int = 600,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess:
     """Run the repo's workflow on `config` in `workdir` with the default profile."""
-    cmd = [str(VENV_BIN / "snakemake"), "--directory", str(workdir), "--configfile", str(config),
-           "--config", f"cache={cache}", "--cores", "2", *args]
+    cmd = [
+        str(VENV_BIN / "snakemake"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(config),
+        "--config",
+        f"cache={cache}",
+        "--cores",
+        "2",
+        *args,
+    ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env or env_with_venv())
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
@@ -61,8 +84,9 @@ def snakemake(workdir: Path, *args: str, cache: Path, config: Path = TEST_CONFIG
 
 
 def bdnn_cli(*args: str, cwd: Path | None = None, timeout: int = 300, env=None) -> subprocess.CompletedProcess:
-    return subprocess.run([str(VENV_BIN / "bdnn"), *args], cwd=cwd or REPO, capture_output=True, text=True,
-                          timeout=timeout, env=env or env_with_venv())
+    return subprocess.run(
+        [str(VENV_BIN / "bdnn"), *args], cwd=cwd or REPO, capture_output=True, text=True, timeout=timeout, env=env or env_with_venv()
+    )
 
 
 @pytest.fixture(scope="session")

@@ -2,14 +2,12 @@
 the pinned environment (requirements.lock, environment.yml, pyproject) agreeing."""
 
 import re
-from pathlib import Path
 
 import pytest
 import yaml
+from conftest import REPO, bdnn_cli
 
 from bdnn.config import ConfigError, load_config, parse_classes, settings_key, validate_config
-
-from conftest import REPO, bdnn_cli
 
 
 def test_defaults_come_from_the_schema_and_config_yaml_sets_only_the_experiment():
@@ -27,8 +25,14 @@ def test_settings_key_changes_with_the_method_not_with_the_sweep_lists():
     cfg = validate_config({})
     key, tkey = settings_key(cfg), settings_key(cfg, "transfer")
     assert len(key) == 10 and key != tkey
-    for same in ({"seeds": [0, 1, 2, 3, 4]}, {"samples": [600]}, {"classes": {"0-9": list(range(10))}},
-                 {"results_dir": "elsewhere"}, {"runtime": {"device": "cpu"}}, {"mlflow": {"experiment": "x"}}):
+    for same in (
+        {"seeds": [0, 1, 2, 3, 4]},
+        {"samples": [600]},
+        {"classes": {"0-9": list(range(10))}},
+        {"results_dir": "elsewhere"},
+        {"runtime": {"device": "cpu"}},
+        {"mlflow": {"experiment": "x"}},
+    ):
         other = validate_config({**cfg, **same})
         assert settings_key(other) == key and settings_key(other, "transfer") == tkey, same
     for changed in ({"lr": 1.0}, {"prune": {"fraction": 0.2}}, {"fitness": {"gamma": 0.0}}, {"initial_epochs": 5}):
@@ -93,8 +97,14 @@ def test_parse_classes():
 CLI_BAD = [
     (["develop", "--classes", "0-9", "--samples", "0", "--seed", "0"], "--samples 0: must be a positive number"),
     (["develop", "--classes", "0-9", "--samples", "100", "--seed", "-1"], "--seed -1: must be >= 0"),
-    (["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--settings", "0123456789"], "--settings 0123456789: the config's settings key is"),
-    (["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--set", "hidden_init=100000000"], "hidden_init: 100000000 is not allowed; it must be <= 100000"),
+    (
+        ["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--settings", "0123456789"],
+        "--settings 0123456789: the config's settings key is",
+    ),
+    (
+        ["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--set", "hidden_init=100000000"],
+        "hidden_init: 100000000 is not allowed; it must be <= 100000",
+    ),
     (["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--set", "lr"], "--set 'lr': expected KEY=VALUE"),
     (["develop", "--classes", "0-9", "--samples", "605", "--seed", "0"], "does not divide by the 10 classes"),
     (["develop", "--classes", "0-9", "--samples", "60000", "--seed", "0"], "need 6000 training images per class"),
@@ -104,7 +114,10 @@ CLI_BAD = [
     (["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--set", "lr=-1"], "lr: -1 is not allowed"),
     (["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--set", "prune.fraction=1.5"], "prune.fraction: 1.5"),
     (["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--set", "lrr=0.1"], "unknown key in (top level): 'lrr'"),
-    (["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--set", "fitness.beta=x"], "fitness.beta: 'x' is not of type number"),
+    (
+        ["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--set", "fitness.beta=x"],
+        "fitness.beta: 'x' is not of type number",
+    ),
 ]
 
 
@@ -138,14 +151,34 @@ def test_cli_checkpoint_of_another_shape(tmp_path, mnist_cache):
     from bdnn.model import PrunableMLP
 
     save_checkpoint(tmp_path / "m.pt", PrunableMLP(784, 7, 5), {})
-    proc = bdnn_cli("transfer", "--seed", "0", "--model", str(tmp_path / "m.pt"), "--cache", str(mnist_cache),
-                    "--no-default-config", "--out", str(tmp_path / "o"))
+    proc = bdnn_cli(
+        "transfer",
+        "--seed",
+        "0",
+        "--model",
+        str(tmp_path / "m.pt"),
+        "--cache",
+        str(mnist_cache),
+        "--no-default-config",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert proc.returncode == 2 and "784-7-5 does not fit the task (784 inputs, 10 outputs)" in proc.stderr
     payload = torch.load(tmp_path / "m.pt", weights_only=True)
     payload["format_version"] = 2
     torch.save(payload, tmp_path / "new.pt")
-    proc = bdnn_cli("transfer", "--seed", "0", "--model", str(tmp_path / "new.pt"), "--cache", str(mnist_cache),
-                    "--no-default-config", "--out", str(tmp_path / "o"))
+    proc = bdnn_cli(
+        "transfer",
+        "--seed",
+        "0",
+        "--model",
+        str(tmp_path / "new.pt"),
+        "--cache",
+        str(mnist_cache),
+        "--no-default-config",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert proc.returncode == 2 and "format 2 is newer" in proc.stderr
     assert not (tmp_path / "o").exists()
 

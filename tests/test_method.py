@@ -110,7 +110,7 @@ def test_hand_written_sgd_step_equals_autograd_sgd():
     loss = (0.5 * (b(x) - t).pow(2).sum(1)).mean()
     loss.backward()
     opt.step()
-    for (name, pa), pb in zip(a.named_parameters(), b.parameters()):
+    for (name, pa), pb in zip(a.named_parameters(), b.parameters(), strict=True):
         assert torch.allclose(pa, pb, atol=1e-6, rtol=1e-5), name
 
 

@@ -26,12 +26,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conftest import REPO, TEST_CONFIG, VENV_BIN, free_port
 
 from bdnn.layout import TIMING_COLUMNS
 
 pytestmark = pytest.mark.slow
-
-from conftest import REPO, TEST_CONFIG, VENV_BIN, free_port
 
 SLURM_PROFILE = "workflow/profiles/slurm"
 HERE = Path(__file__).resolve().parent / "slurm"
@@ -40,13 +39,18 @@ TABLES = ("curves.csv", "summary.csv", "transfer.csv")
 # Test-only tuning on the command line (the profile keeps values for real clusters): poll squeue
 # (no accounting, so no sacct) every second, no account (no slurmdbd to validate one against).
 SLURM_TEST_ARGS = (
-    "--slurm-status-command", "squeue",
-    "--slurm-init-seconds-before-status-checks", "1",
-    "--seconds-between-status-checks", "1",
-    "--max-status-checks-per-second", "10",
+    "--slurm-status-command",
+    "squeue",
+    "--slurm-init-seconds-before-status-checks",
+    "1",
+    "--seconds-between-status-checks",
+    "1",
+    "--max-status-checks-per-second",
+    "10",
     "--slurm-no-account",
     "--slurm-keep-successful-logs",
-    "--latency-wait", "5",
+    "--latency-wait",
+    "5",
 )
 
 
@@ -94,10 +98,10 @@ class LocalSlurm:
     # -- environment ------------------------------------------------------------------------
     def env(self) -> dict[str, str]:
         """The caller's environment without SLURM variables (hermetic), plus the private SLURM."""
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("SLURM_", "SBATCH_", "SRUN_", "SALLOC_", "SQUEUE_", "SINFO_"))}
-        env["PATH"] = os.pathsep.join([str(self.prefix / "usr" / "bin"), str(self.prefix / "usr" / "sbin"),
-                                       str(VENV_BIN), env.get("PATH", "")])
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLURM_", "SBATCH_", "SRUN_", "SALLOC_", "SQUEUE_", "SINFO_"))}
+        env["PATH"] = os.pathsep.join(
+            [str(self.prefix / "usr" / "bin"), str(self.prefix / "usr" / "sbin"), str(VENV_BIN), env.get("PATH", "")]
+        )
         libs = [str(self.plugin_dir), str(self.plugin_dir.parent)]
         env["LD_LIBRARY_PATH"] = os.pathsep.join(libs + [p for p in [env.get("LD_LIBRARY_PATH")] if p])
         env["SLURM_CONF"] = str(self.conf)
@@ -110,32 +114,49 @@ class LocalSlurm:
     def _spawn(self, name: str, cmd: list[str], **kw) -> subprocess.Popen:
         log = open(self.root / f"{name}.out", "wb")
         self._logs.append(log)
-        proc = subprocess.Popen(cmd, env=self.env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, **kw)
+        proc = subprocess.Popen(
+            cmd, env=self.env(), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **kw
+        )
         self.procs.append((name, proc))
         return proc
 
     def start(self):
         mem_mb = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
         template = string.Template((HERE / "slurm.conf.in").read_text())
-        self.conf.write_text(template.substitute(
-            host=self.host, ctld_port=free_port(), slurmd_port=free_port(), cluster=self.root,
-            plugin_dir=self.plugin_dir, cpus=os.cpu_count() or 1, memory_mb=max(mem_mb * 9 // 10, 1),
-        ))
+        self.conf.write_text(
+            template.substitute(
+                host=self.host,
+                ctld_port=free_port(),
+                slurmd_port=free_port(),
+                cluster=self.root,
+                plugin_dir=self.plugin_dir,
+                cpus=os.cpu_count() or 1,
+                memory_mb=max(mem_mb * 9 // 10, 1),
+            )
+        )
         sbin = self.prefix / "usr" / "sbin"
         sock = self.root / "munge" / "munged.socket"
-        self._spawn("munged", [str(sbin / "munged"), "--foreground", f"--key-file={self.root / 'etc' / 'munge.key'}",
-                               f"--socket={sock}", f"--pid-file={self.root / 'munge' / 'munged.pid'}",
-                               f"--log-file={self.root / 'munge' / 'munged.log'}",
-                               f"--seed-file={self.root / 'munge' / 'munged.seed'}"],
-                    user="munge", group="munge", extra_groups=[])
+        self._spawn(
+            "munged",
+            [
+                str(sbin / "munged"),
+                "--foreground",
+                f"--key-file={self.root / 'etc' / 'munge.key'}",
+                f"--socket={sock}",
+                f"--pid-file={self.root / 'munge' / 'munged.pid'}",
+                f"--log-file={self.root / 'munge' / 'munged.log'}",
+                f"--seed-file={self.root / 'munge' / 'munged.seed'}",
+            ],
+            user="munge",
+            group="munge",
+            extra_groups=[],
+        )
         _wait(lambda: self.run("munge", "-n", "-S", str(sock)).returncode == 0, 20, "munged", self.procs)
         # As root; slurmctld switches to SlurmUser=slurm itself.
         self._spawn("slurmctld", [str(sbin / "slurmctld"), "-D", "-i", "-f", str(self.conf)])
         _wait(lambda: "is UP" in self.run("scontrol", "ping").stdout, 30, "slurmctld", self.procs)
         self._spawn("slurmd", [str(sbin / "slurmd"), "-D", "-f", str(self.conf), "-d", str(sbin / "slurmstepd")])
-        _wait(lambda: self.run("sinfo", "-h", "-N", "-o", "%T").stdout.strip() == "idle", 30,
-              "the node to be idle", self.procs)
+        _wait(lambda: self.run("sinfo", "-h", "-N", "-o", "%T").stdout.strip() == "idle", 30, "the node to be idle", self.procs)
 
     def ctld_log(self) -> str:
         path = self.root / "ctld" / "slurmctld.log"
@@ -174,8 +195,13 @@ class LocalSlurm:
                     problems.append(f"jobs still queued or running at teardown: {jobs}")
                     self.run("scancel", *jobs)
                 # Let slurmd's step daemons finish (or clean up) before slurmd goes.
-                _wait(lambda: not self.run("squeue", "-h", "-t", active, "-o", "%i").stdout.split()
-                      and not self._own_processes("slurmstepd-wlm"), 30, "the jobs to end")
+                _wait(
+                    lambda: (
+                        not self.run("squeue", "-h", "-t", active, "-o", "%i").stdout.split() and not self._own_processes("slurmstepd-wlm")
+                    ),
+                    30,
+                    "the jobs to end",
+                )
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
                 problems.append(f"ending jobs: {exc}")
         for name, proc in reversed(self.procs):  # slurmd, slurmctld, munged
@@ -214,8 +240,7 @@ def slurm_cluster():
     root = Path(tempfile.mkdtemp(prefix="bdnn-slurm-", dir="/tmp"))
     cluster = None
     try:
-        setup = subprocess.run(["bash", str(HERE / "setup.sh"), str(root)], capture_output=True, text=True,
-                               timeout=600)
+        setup = subprocess.run(["bash", str(HERE / "setup.sh"), str(root)], capture_output=True, text=True, timeout=600)
         if setup.returncode == 77:
             pytest.skip(setup.stderr.strip().splitlines()[-1])
         assert setup.returncode == 0, f"tests/slurm/setup.sh failed:\n{setup.stdout}\n{setup.stderr}"
@@ -234,8 +259,7 @@ def slurm_cluster():
 
 
 def _snakemake(workdir: Path, *args: str, cache: Path, env: dict[str, str], timeout: int = 900):
-    cmd = [str(VENV_BIN / "snakemake"), "--directory", str(workdir), "--configfile", str(TEST_CONFIG),
-           "--config", f"cache={cache}", *args]
+    cmd = [str(VENV_BIN / "snakemake"), "--directory", str(workdir), "--configfile", str(TEST_CONFIG), "--config", f"cache={cache}", *args]
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
 
 

@@ -11,10 +11,10 @@ rule aggregate:
         **TABLES,
     log:
         f"{R}/logs/aggregate.log",
-    params:
-        out=R,
     conda:
         "../../environment.yml"
+    params:
+        out=lambda w, output: os.path.dirname(output.curves),
     shell:
         "bdnn aggregate --curves {input.curves} --summaries {input.summaries} --transfer {input.transfer}"
         " --out {params.out} > {log} 2>&1"
@@ -31,13 +31,12 @@ rule figures:
         },
     log:
         f"{R}/logs/figures.log",
-    params:
-        out=FIG,
     conda:
         "../../environment.yml"
+    params:
+        out=lambda w, output: os.path.dirname(output.fig3),
     shell:
-        "bdnn figures --curves {input.curves} --summary {input.summary} --transfer {input.transfer}"
-        " --out {params.out} > {log} 2>&1"
+        "bdnn figures --curves {input.curves} --summary {input.summary} --transfer {input.transfer}" " --out {params.out} > {log} 2>&1"
 
 
 rule claims:
@@ -49,10 +48,10 @@ rule claims:
         report(f"{R}/{layout.CLAIMS_FILE}", caption="../report/claims.rst", category="Claims"),
     log:
         f"{R}/logs/claims.log",
-    params:
-        config=EFFECTIVE,
     conda:
         "../../environment.yml"
+    params:
+        config=EFFECTIVE,
     shell:
         "bdnn claims --no-default-config --config {params.config} --curves {input.curves}"
         " --transfer {input.transfer} --out {output} > {log} 2>&1"

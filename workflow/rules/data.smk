@@ -4,9 +4,9 @@ rule data:
         config["cache"],
     log:
         f"{R}/logs/data.log",
-    params:
-        config=EFFECTIVE,
     conda:
         "../../environment.yml"
+    params:
+        config=EFFECTIVE,
     shell:
         "bdnn data --no-default-config --config {params.config} > {log} 2>&1"

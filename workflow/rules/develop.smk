@@ -12,12 +12,12 @@ rule develop:
         layout.log_file(R, DEVELOP_JOB),
     benchmark:
         layout.benchmark_file(R, DEVELOP_JOB)
+    conda:
+        "../../environment.yml"
+    threads: 1
     params:
         config=job_config,
         out=lambda w, output: os.path.dirname(output.curve),
-    threads: 1
-    conda:
-        "../../environment.yml"
     shell:
         "bdnn develop --no-default-config --config {params.config} --settings {wildcards.settings}"
         " --classes {wildcards.classes} --samples {wildcards.samples} --seed {wildcards.seed}"
@@ -28,21 +28,19 @@ rule transfer:
     """Pruned (F peak of the develop run) vs un-pruned network on unseen samples."""
     input:
         cache=config["cache"],
-        model=lambda w: develop_files(
-            DEVELOP_OF[w.settings], config["transfer"]["classes"], config["transfer"]["samples"], w.seed
-        )["model"],
+        model=lambda w: develop_files(DEVELOP_OF[w.settings], config["transfer"]["classes"], config["transfer"]["samples"], w.seed)["model"],
     output:
         **transfer_files("{settings}", "{seed}"),
     log:
         layout.log_file(R, TRANSFER_JOB),
     benchmark:
         layout.benchmark_file(R, TRANSFER_JOB)
+    conda:
+        "../../environment.yml"
+    threads: 1
     params:
         config=job_config,
         out=lambda w, output: os.path.dirname(output.table),
-    threads: 1
-    conda:
-        "../../environment.yml"
     shell:
         "bdnn transfer --no-default-config --config {params.config} --settings {wildcards.settings}"
         " --seed {wildcards.seed} --model {input.model} --threads {threads} --out {params.out} > {log} 2>&1"
