@@ -7,7 +7,7 @@ SNAKEMAKE := $(VENV)/bin/snakemake
 # The workflow's jobs call the `bdnn` command: put the venv first on PATH.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup lint test test-fast reproduce reproduce-paper-lr report bench lock
+.PHONY: setup lint test test-fast reproduce reproduce-paper-lr report bench lock ui
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,6 +39,10 @@ reproduce-paper-lr: setup
 
 report: setup
 	$(SNAKEMAKE) --report results/report.html
+
+# The MLflow UI on the project's store (make -C /path/to/bdnn-sp ui works from any folder).
+ui: setup
+	$(VENV)/bin/bdnn ui
 
 bench: setup
 	$(PY) -m benchmarks

@@ -17,8 +17,8 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/develop.smk"
-include: "workflow/rules/tracking.smk"
 include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/tracking.smk"
 
 
 localrules:
@@ -30,6 +30,7 @@ localrules:
     track_init,
     track_develop,
     track_transfer,
+    track_sweep,
 
 
 rule all:
@@ -39,3 +40,4 @@ rule all:
         rules.figures.output,
         rules.claims.output,
         tracked_outputs(),
+        rules.track_sweep.output,

@@ -13,7 +13,7 @@ import pandas as pd
 
 from bdnn import BDNNError
 from bdnn.files import atomic_path
-from bdnn.layout import RUN_KEYS, SUMMARY_COLUMNS
+from bdnn.layout import DRAW_KEYS, NETWORK_KEYS, RUN_KEYS, SUMMARY_COLUMNS, TRANSFER_SUMMARY_COLUMNS
 
 
 def _read(path: str | Path, reader):
@@ -23,25 +23,41 @@ def _read(path: str | Path, reader):
         raise BDNNError(f"missing result {path}: run its develop/transfer job first") from None
 
 
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
 def collect(
-    curve_files: Sequence[str | Path], summary_files: Sequence[str | Path], transfer_files: Sequence[str | Path]
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(curves, summary, transfer) tables; curve_files[i] and summary_files[i] are one run's."""
+    curve_files: Sequence[str | Path],
+    summary_files: Sequence[str | Path],
+    transfer_files: Sequence[str | Path],
+    transfer_summary_files: Sequence[str | Path],
+) -> dict[str, pd.DataFrame]:
+    """The tables curves, summary, transfer and transfer_summary (bdnn.layout.TABLES);
+    curve_files[i] and summary_files[i] are one develop run's."""
     if len(curve_files) != len(summary_files):
         raise BDNNError(f"{len(curve_files)} curve files but {len(summary_files)} summaries: give one of each per run")
     curves, summaries = [], []
     for curve_file, summary_file in zip(curve_files, summary_files, strict=True):
-        s = _read(summary_file, lambda p: json.loads(p.read_text()))
+        s = _read(summary_file, _json)
         keys = {k: s[k] for k in RUN_KEYS}
         curve = _read(curve_file, pd.read_csv)
         curves.append(curve.assign(**keys)[RUN_KEYS + list(curve.columns)])
         summaries.append({k: s[k] for k in SUMMARY_COLUMNS})
     transfer = [_read(f, pd.read_csv) for f in transfer_files]
-    return (
-        pd.concat(curves, ignore_index=True),
-        pd.DataFrame(summaries, columns=SUMMARY_COLUMNS),
-        pd.concat(transfer, ignore_index=True),
-    )
+    networks = []
+    for f in transfer_summary_files:
+        s = _read(f, _json)
+        for n, draw in s["draws"].items():
+            networks.append(
+                {"seed": s["seed"], **{k: s[k] for k in NETWORK_KEYS}, "new_samples": int(n), **{k: draw[k] for k in DRAW_KEYS}}
+            )
+    return {
+        "curves": pd.concat(curves, ignore_index=True),
+        "summary": pd.DataFrame(summaries, columns=SUMMARY_COLUMNS),
+        "transfer": pd.concat(transfer, ignore_index=True),
+        "transfer_summary": pd.DataFrame(networks, columns=TRANSFER_SUMMARY_COLUMNS),
+    }
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:

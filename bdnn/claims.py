@@ -5,7 +5,7 @@ with a verdict `holds` / `fails` / `inconclusive` from its uncertainty over seed
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from itertools import product
 from pathlib import Path
 from typing import Any
@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bdnn.files import write_text
+from bdnn.files import write_json, write_text
 from bdnn.fitness import fitness
-from bdnn.layout import MEAN_WEIGHT_MODES, STABILITY_MODES
+from bdnn.html import markdown_to_html
+from bdnn.layout import CONTROLS, MEAN_WEIGHT_MODES, STABILITY_MODES
 from bdnn.stats import (
     ALPHA,
     FAILS,
@@ -122,52 +123,61 @@ def claim3(big: pd.DataFrame, small: pd.DataFrame, n_seeds: int, rng: np.random.
     return Claim(_verdict(verdict, n_seeds), wins, None, p, text)
 
 
-def transfer_auc(transfer: pd.DataFrame) -> pd.DataFrame:
-    """Per seed, draw and network: the area under the error-on-new-samples curve (trapezoid rule
-    over mini-batch steps), divided by the steps it spans (a mean error over the curve)."""
-    rows = []
-    for (n, net, seed), g in transfer.groupby(["new_samples", "network", "seed"]):
-        g = g.sort_values("step")
-        steps, err = g["step"].to_numpy(float), g["error_new"].to_numpy(float)
-        span = steps[-1] - steps[0]
-        area = float(np.sum((err[1:] + err[:-1]) / 2 * np.diff(steps)))
-        rows.append({"new_samples": n, "network": net, "seed": seed, "auc": area / span if span else float(err.mean())})
-    return pd.DataFrame(rows)
+NOT_REACHED = "n/a (the control did not reach the target accuracy)"
 
 
-def claim4(transfer: pd.DataFrame, rng: np.random.Generator) -> Claim:
-    """Per draw: the un-pruned network's AUC minus the developed one's, paired by seed; one-sided
-    sign-flip tests in both directions and a 95% bootstrap interval of the mean difference. The
-    claim holds where it holds for every draw."""
-    if not len(transfer):
-        return Claim("n/a", None, None, None, "no transfer results")
-    auc = transfer_auc(transfer).pivot_table(index=["new_samples", "seed"], columns="network", values="auc")
-    verdicts, parts = [], []
-    for n, g in auc.groupby(level="new_samples"):
-        d = (g["unpruned"] - g["pruned"]).to_numpy(float)
-        p_paper, p_reverse = sign_flip_p(d, rng), sign_flip_p(-d, rng)
-        lo, hi = mean_interval(d, rng)
-        verdict = with_seed_floor(paired_verdict(p_paper, p_reverse), len(d))
-        verdicts.append(verdict)
-        parts.append(
-            f"{n} new samples: un-pruned {g['unpruned'].mean():.4f} vs pruned {g['pruned'].mean():.4f} "
-            f"(difference {d.mean():+.4f}, 95% interval [{lo:+.4f}, {hi:+.4f}], p = {p_paper:.3g}, "
-            f"reverse p = {p_reverse:.3g}, {len(d)} seeds): {verdict}"
-        )
-    if all(v == HOLDS for v in verdicts):
+def claim4_control(pairs: pd.DataFrame, rng: np.random.Generator) -> Claim:
+    """One control against the developed network on one draw of new samples. `pairs` has one row
+    per seed: the area under error_new of the control (`auc_control`) and of the developed network
+    (`auc_pruned`), and whether the control reached its target (seeds where it did not are left
+    out and counted). Sign-flip tests in both directions on control minus developed, and a 95%
+    bootstrap interval of the mean difference; final and best test errors are reported beside."""
+    valid = pairs[pairs["reached_target"].astype(bool)]
+    left_out = len(pairs) - len(valid)
+    note = f"; {left_out} seed(s) left out (target not reached)" if left_out else ""
+    if not len(valid):
+        return Claim(NOT_REACHED, None, None, None, f"no seed reached the target{note}")
+    d = (valid["auc_control"] - valid["auc_pruned"]).to_numpy(float)
+    p_paper, p_reverse = sign_flip_p(d, rng), sign_flip_p(-d, rng)
+    lo, hi = mean_interval(d, rng)
+    final = (valid["final_error_test_control"] - valid["final_error_test_pruned"]).mean()
+    best = (valid["best_error_test_control"] - valid["best_error_test_pruned"]).mean()
+    text = (
+        f"mean error on the new samples {valid['auc_control'].mean():.4f} vs developed {valid['auc_pruned'].mean():.4f}: "
+        f"difference {d.mean():+.4f}, 95% interval [{lo:+.4f}, {hi:+.4f}], p = {p_paper:.3g} (reverse {p_reverse:.3g}), "
+        f"{len(d)} seeds{note}; test error after transfer {final:+.4f}, best test error {best:+.4f} (control minus developed)"
+    )
+    return Claim(with_seed_floor(paired_verdict(p_paper, p_reverse), len(d)), float(d.mean()), (lo, hi), p_paper, text)
+
+
+def claim4(transfer_summary: pd.DataFrame, rng: np.random.Generator) -> tuple[Claim, dict[str, dict[int, Claim]]]:
+    """Claim 4 against every control and draw (claim4_control), and as a whole: it holds only where
+    it holds against every control for both draws, fails where any comparison fails."""
+    ts = transfer_summary
+    if not len(ts) or "pruned" not in set(ts["network"]):
+        return Claim("n/a", None, None, None, "no transfer results"), {}
+    cols = ["seed", "new_samples", "auc_error_new", "final_error_test", "best_error_test"]
+    pruned = ts[ts["network"] == "pruned"][cols]
+    per: dict[str, dict[int, Claim]] = {}
+    for control in [c for c in CONTROLS if c in set(ts["network"])]:
+        mine = ts[ts["network"] == control][[*cols, "reached_target"]]
+        pairs = mine.merge(pruned, on=["seed", "new_samples"], suffixes=("_control", "_pruned"))
+        pairs = pairs.rename(columns={"auc_error_new_control": "auc_control", "auc_error_new_pruned": "auc_pruned"})
+        per[control] = {int(n): claim4_control(g, rng) for n, g in pairs.groupby("new_samples")}
+    verdicts = [c.verdict for draws in per.values() for c in draws.values()]
+    if verdicts and all(v == HOLDS for v in verdicts):
         overall = HOLDS
     elif any(v == FAILS for v in verdicts):
         overall = FAILS
     else:
         overall = next((v for v in verdicts if v.startswith(INCONCLUSIVE)), INCONCLUSIVE)
-    return Claim(
-        overall, None, None, None, "mean error on the new samples over the training curve (trapezoid area / steps); " + "; ".join(parts)
-    )
+    summary = "; ".join(f"{control}: " + ", ".join(f"{n}: {c.verdict}" for n, c in draws.items()) for control, draws in per.items())
+    return Claim(overall, None, None, None, summary), per
 
 
-def evaluate_claims(curves: pd.DataFrame, transfer: pd.DataFrame, cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """Evidence and verdicts for claims 1-3 under each reading, and claim 4 under the configured
-    one (the only reading whose developed network was transferred)."""
+def evaluate_claims(curves: pd.DataFrame, transfer_summary: pd.DataFrame, cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """Evidence and verdicts for claims 1-3 under each reading, and claim 4 (against every
+    control) under the configured one: the only reading whose developed network was transferred."""
     fit = cfg["fitness"]
     full = int(curves["n_classes"].max())
     out: dict[str, Any] = {"readings": {}}
@@ -181,7 +191,7 @@ def evaluate_claims(curves: pd.DataFrame, transfer: pd.DataFrame, cfg: Mapping[s
             "claim2": claim2(big, n_seeds, rng),
             "claim3": claim3(big, small, n_seeds, rng),
         }
-    out["claim4"] = claim4(transfer, np.random.default_rng(0))
+    out["claim4"], out["claim4_controls"] = claim4(transfer_summary, np.random.default_rng(0))
     out["configured"] = (fit["stability"], fit["mean_weight"])
     t = cfg["transfer"]
     base = curves[(curves["iteration"] == 0) & (curves["classes"] == t["classes"]) & (curves["samples"] == t["samples"])]
@@ -190,11 +200,28 @@ def evaluate_claims(curves: pd.DataFrame, transfer: pd.DataFrame, cfg: Mapping[s
     return out
 
 
+def as_data(ev: dict[str, Any]) -> dict[str, Any]:
+    """The verdicts and statistics as plain JSON data (claims.json)."""
+    return {
+        "readings": {f"S {s}, E {e}": {c: asdict(claim) for c, claim in r.items()} for (s, e), r in ev["readings"].items()},
+        "configured_reading": f"S {ev['configured'][0]}, E {ev['configured'][1]}",
+        "claim4": asdict(ev["claim4"]),
+        "claim4_controls": {ctl: {str(n): asdict(c) for n, c in draws.items()} for ctl, draws in ev["claim4_controls"].items()},
+        "unpruned_acc": ev["unpruned_acc"],
+    }
+
+
 CLAIM_TEXT = {
     "claim1": "F has a clear interior peak (argmax neither the first nor the last pruning iteration in >= 80% of the 10-class runs)",
     "claim2": "The hidden size at the F peak grows with the number of training samples (Spearman >= 0.8, 10 classes)",
     "claim3": "The 5-class network ends smaller than the 10-class one at every sample count, or all but one",
     "claim4": "After transfer the pruned network's error on the new samples (area under Fig. 4B/C) is lower than the un-pruned one's, for both draws",
+}
+CONTROL_TEXT = {
+    "unpruned": "un-pruned, trained until it matched the developed network's accuracy: the paper's control",
+    "unpruned_epochs": "un-pruned, trained for as many epochs as the developed network",
+    "scratch": "a fresh network of the developed size trained for as many epochs",
+    "random": "neurons removed at random down to the developed size, same schedule and retraining",
 }
 
 
@@ -242,12 +269,39 @@ def render(ev: dict[str, Any], cfg: Mapping[str, Any]) -> str:
             lines.append(f"- S {r[0]}, E {r[1]}: **{claim.verdict}**: {claim.text}")
         lines.append("")
     claim = ev["claim4"]
-    lines += [f"## Claim 4: {CLAIM_TEXT['claim4']}", "", f"- **{claim.verdict}**: {claim.text}", ""]
+    lines += [
+        f"## Claim 4: {CLAIM_TEXT['claim4']}",
+        "",
+        f"As a whole: **{claim.verdict}** (it holds only where it holds against every control for both draws).",
+        "Each control minus the developed network, paired by seed; the primary statistic is the area under the error on the "
+        "new samples (trapezoid rule over the logged steps, divided by the steps).",
+        "",
+    ]
+    for control, draws in ev["claim4_controls"].items():
+        for n, c in draws.items():
+            lines.append(f"- {control} ({CONTROL_TEXT[control]}), {n:,} new samples: **{c.verdict}**: {c.text}")
+    lines.append("")
     return "\n".join(lines)
 
 
-def write_claims(cfg: Mapping[str, Any], curves: str | Path, transfer: str | Path, out: str | Path) -> Path:
-    """claims.md (`out`) from the curves and transfer tables."""
-    ev = evaluate_claims(pd.read_csv(curves), pd.read_csv(transfer), cfg)
-    write_text(out, render(ev, cfg))
-    return Path(out)
+def write_claims(
+    cfg: Mapping[str, Any],
+    curves: str | Path,
+    transfer_summary: str | Path,
+    out: str | Path,
+    data: str | Path | None = None,
+    page: str | Path | None = None,
+) -> list[Path]:
+    """claims.md (`out`) from the curves and transfer summary tables; with `data` also claims.json
+    (the verdicts and statistics), with `page` also claims.html (the same text as a web page)."""
+    ev = evaluate_claims(pd.read_csv(curves), pd.read_csv(transfer_summary), cfg)
+    text = render(ev, cfg)
+    write_text(out, text)
+    written = [Path(out)]
+    if data is not None:
+        write_json(data, as_data(ev))
+        written.append(Path(data))
+    if page is not None:
+        write_text(page, markdown_to_html(text, "BDNN-sp: the paper's claims"))
+        written.append(Path(page))
+    return written

@@ -13,7 +13,7 @@ from typing import Any
 
 from bdnn import BDNNError, __version__
 from bdnn.config import ConfigError, job_config, load_config, settings_key
-from bdnn.layout import DEVELOP_FILES, TRANSFER_FILES, tables
+from bdnn.layout import DEVELOP_FILES, NETWORKS, TRANSFER_FILES, tables
 
 DEFAULT_CONFIG = Path("config/config.yaml")
 
@@ -130,6 +130,17 @@ def cmd_develop(args: argparse.Namespace) -> None:
     )
 
 
+def _develop_summary(path: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """The develop run's summary.json; it must be the run of the checkpoint's metadata."""
+    try:
+        summary = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"--develop-summary {path}: cannot be read ({exc})") from None
+    if any(summary.get(k) != meta.get(k) for k in ("samples", "seed", "digits", "settings")):
+        raise ConfigError(f"--develop-summary {path}: belongs to another develop run than --model")
+    return summary
+
+
 def cmd_transfer(args: argparse.Namespace) -> None:
     from bdnn.checkpoint import load_checkpoint
     from bdnn.develop import develop
@@ -144,23 +155,28 @@ def cmd_transfer(args: argparse.Namespace) -> None:
     job, name, mnist, task = _job(cfg, t["classes"], t["samples"], args.seed)
     device = resolve_device(job["runtime"]["device"])
     if args.model:
-        pruned, _, meta = load_checkpoint(args.model, expect_in=784, expect_out=task.n_classes, device=device)
+        developed, _, meta = load_checkpoint(args.model, expect_in=784, expect_out=task.n_classes, device=device)
         wanted = (t["samples"], args.seed, task.digits, settings_key(cfg))
-        if meta and (meta.get("samples"), meta.get("seed"), meta.get("digits"), meta.get("settings")) != wanted:
+        if (meta.get("samples"), meta.get("seed"), meta.get("digits"), meta.get("settings")) != wanted:
             raise ConfigError(
                 f"--model {args.model}: was developed on {meta.get('samples')} samples of {meta.get('digits')} with seed "
                 f"{meta.get('seed')} and settings {meta.get('settings')}, not {t['samples']} of {task.digits} with seed "
                 f"{args.seed} and settings {wanted[3]}"
             )
+        if not args.develop_summary:
+            raise ConfigError("--model needs --develop-summary: the summary.json of the same develop run (its peak iteration)")
+        peak_iteration = _develop_summary(args.develop_summary, meta)["peak_iteration"]
     else:
-        log(f"developing the pruned network on {t['samples']} samples first (pass --model to reuse one)")
-        pruned = develop(task, job, args.seed, device).model
-    res = run_transfer(mnist, task, pruned, job, args.seed, device, log=log)
-    res.save(args.out, job, {"classes": name, "samples": t["samples"], "seed": args.seed, "settings": key}, _runtime(threads, device))
+        log(f"developing the network on {t['samples']} samples first (pass --model to reuse one)")
+        res = develop(task, job, args.seed, device)
+        developed, peak_iteration = res.model, res.summary["peak_iteration"]
+    res = run_transfer(mnist, task, args.network, developed, peak_iteration, job, args.seed, device, log=log)
+    identity = {"classes": name, "samples": t["samples"], "seed": args.seed, "settings": key}
+    res.save(args.out, job, identity, _runtime(threads, device))
     s = res.summary
     log(
-        f"transfer done in {s['seconds']:.1f}s: pruned {s['hidden_pruned']} hidden at A={s['A_pruned']:.4f}, "
-        f"un-pruned A={s['A_unpruned']:.4f} after {s['unpruned_epochs']} epochs -> {args.out}"
+        f"transfer of the {s['network']} network ({s['hidden']} hidden, accuracy {s['accuracy_before']:.4f} after {s['epochs']} epochs"
+        f"{'' if s['reached_target'] else ', target NOT reached'}) done in {s['seconds']:.1f}s -> {args.out}"
     )
 
 
@@ -185,7 +201,7 @@ def cmd_validate(args: argparse.Namespace) -> None:
 def cmd_aggregate(args: argparse.Namespace) -> None:
     from bdnn.aggregate import collect, write_table
 
-    frames = dict(zip(("curves", "summary", "transfer"), collect(args.curves, args.summaries, args.transfer), strict=False))
+    frames = collect(args.curves, args.summaries, args.transfer, args.transfer_summaries)
     for name, path in tables(args.out).items():
         log(f"wrote {write_table(frames[name], path)}")
 
@@ -193,14 +209,15 @@ def cmd_aggregate(args: argparse.Namespace) -> None:
 def cmd_figures(args: argparse.Namespace) -> None:
     from bdnn.plots import make_figures
 
-    for path in make_figures(args.curves, args.summary, args.transfer, args.out):
+    for path in make_figures(args.curves, args.summary, args.transfer, args.transfer_summary, args.out):
         log(f"wrote {path}")
 
 
 def cmd_claims(args: argparse.Namespace) -> None:
     from bdnn.claims import write_claims
 
-    log(f"wrote {write_claims(_config(args), args.curves, args.transfer, args.out)}")
+    for path in write_claims(_config(args), args.curves, args.transfer_summary, args.out, args.data, args.html):
+        log(f"wrote {path}")
 
 
 def cmd_track(args: argparse.Namespace) -> None:
@@ -210,6 +227,11 @@ def cmd_track(args: argparse.Namespace) -> None:
     cfg = _config(args)
     if args.kind == "init":
         info = tracking.init_sweep(cfg)
+    elif args.kind == "sweep":
+        if not (args.sweep and args.claims and args.claims_data):
+            raise ConfigError("bdnn track sweep: --sweep, --claims and --claims-data are needed")
+        files = [Path(f) for f in args.files or []]
+        info = tracking.track_sweep_results(cfg, args.sweep, Path(args.claims), Path(args.claims_data), files)
     else:
         if not args.result:
             raise ConfigError(f"bdnn track {args.kind}: --result (the result folder) is needed")
@@ -217,6 +239,21 @@ def cmd_track(args: argparse.Namespace) -> None:
     if args.out:
         write_json(args.out, info)
     log(f"tracked: {info}")
+
+
+def cmd_ui(args: argparse.Namespace) -> None:
+    import os
+
+    from bdnn.tracking import ui_target
+
+    target = ui_target(_config(args))
+    if target["warning"]:
+        log(f"warning: {target['warning']}")
+    url = f"http://127.0.0.1:{args.port}/#/experiments/{target['experiment_id']}/runs"
+    log(f"serving {target['store']}: open {url} (the runs table; Ctrl-C stops the server)")
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", f"sqlite:///{target['store']}",
+           "--artifacts-destination", str(target["artifacts"]), "--host", "127.0.0.1", "--port", str(args.port)]  # fmt: skip
+    os.execv(sys.executable, cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def tables_in(p: argparse.ArgumentParser, *names: str) -> None:
         for name in names:
-            p.add_argument(f"--{name}", required=True, metavar="CSV", help=f"the {name} table (bdnn aggregate)")
+            p.add_argument(f"--{name.replace('_', '-')}", required=True, metavar="CSV", help=f"the {name} table (bdnn aggregate)")
 
     p = command(
         "develop",
@@ -273,7 +310,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Bring the un-pruned network to the developed one's accuracy, then train both on each draw of new samples and record their errors.",
     )
     compute(p, ", ".join(TRANSFER_FILES.values()))
+    p.add_argument(
+        "--network", choices=NETWORKS, default="pruned", help="which network to transfer: the developed one (pruned) or a control"
+    )
     p.add_argument("--model", help="developed network (model.pt of the develop run on transfer.samples); else developed here")
+    p.add_argument("--develop-summary", metavar="JSON", help="summary.json of the develop run of --model (its peak iteration)")
     p.set_defaults(func=cmd_transfer)
 
     p = command(
@@ -294,11 +335,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--curves", nargs="+", required=True, metavar="CSV", help="curve.csv of each develop run")
     p.add_argument("--summaries", nargs="+", required=True, metavar="JSON", help="summary.json of each develop run, in the same order")
     p.add_argument("--transfer", nargs="+", required=True, metavar="CSV", help="transfer.csv of each transfer run")
+    p.add_argument("--transfer-summaries", nargs="+", required=True, metavar="JSON", help="summary.json of each transfer run")
     p.add_argument("--out", required=True, metavar="DIR", help="folder of the tables")
     p.set_defaults(func=cmd_aggregate)
 
     p = command("figures", "Fig. 3 and Fig. 4 from the tables", "Draw Fig. 3 and Fig. 4 (png and pdf).", config=False)
-    tables_in(p, "curves", "summary", "transfer")
+    tables_in(p, "curves", "summary", "transfer", "transfer_summary")
     p.add_argument("--out", required=True, metavar="DIR", help="figures folder")
     p.set_defaults(func=cmd_figures)
 
@@ -307,21 +349,32 @@ def build_parser() -> argparse.ArgumentParser:
         "the paper's claims against the tables",
         "Write claims.md: each claim's evidence and verdict under the four readings of S and E.",
     )
-    tables_in(p, "curves", "transfer")
+    tables_in(p, "curves", "transfer_summary")
     p.add_argument("--out", required=True, metavar="FILE", help="claims.md to write")
+    p.add_argument("--data", metavar="JSON", help="also write the verdicts and their statistics here (claims.json)")
+    p.add_argument("--html", metavar="HTML", help="also write the claims as a web page here (claims.html, for the report)")
     p.set_defaults(func=cmd_claims)
 
     p = command(
         "track",
         "log results to MLflow",
         "Log to MLflow: `init` creates the store, the experiment and the sweep's "
-        "parent run; `develop`/`transfer` log one result folder as a run nested under it.",
+        "parent run; `develop`/`transfer` log one result folder as a run nested under it; `sweep` puts the results "
+        "(claims, tables, figures) on the parent run.",
     )
-    p.add_argument("kind", choices=["init", "develop", "transfer"], help="what to log")
+    p.add_argument("kind", choices=["init", "develop", "transfer", "sweep"], help="what to log (sweep: the results, on the parent run)")
     p.add_argument("--result", metavar="DIR", help="result folder (develop/transfer)")
     p.add_argument("--sweep", metavar="JSON", help="the file written by `bdnn track init` (develop/transfer)")
+    p.add_argument("--claims", metavar="MD", help="claims.md: the parent run's description (sweep)")
+    p.add_argument("--claims-data", metavar="JSON", help="claims.json: the parent run's metrics (sweep)")
+    p.add_argument("--files", nargs="+", metavar="FILE", help="tables and figures: the parent run's artifacts (sweep)")
     p.add_argument("--out", metavar="JSON", help="write the run's ids here")
     p.set_defaults(func=cmd_track)
+
+    p = command("ui", "serve the project's MLflow store", "Serve the config's SQLite tracking store with `mlflow ui` on "
+                "127.0.0.1 and print the address of its runs table; refuses when there is no store (never creates one).")  # fmt: skip
+    p.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
+    p.set_defaults(func=cmd_ui)
     return parser
 
 

@@ -228,6 +228,16 @@ def load_config(*paths: str | Path, sets: Iterable[str] = (), overrides: Mapping
     return validate_config(cfg)
 
 
+def numbers_in_lists(value: Any) -> Any:
+    """Integers written as strings inside lists become integers: `snakemake --config 'seeds=[0, 1]'`
+    parses list items with YAML's base loader, which keeps every scalar a string."""
+    if isinstance(value, list):
+        return [int(v) if isinstance(v, str) and re.fullmatch(r"[-+]?\d+", v.strip()) else numbers_in_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: numbers_in_lists(v) for k, v in value.items()}
+    return value
+
+
 def set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
     """Set `a.b.c` in a nested dict (creating the levels), as used by `--set a.b.c=VALUE`."""
     node = cfg

@@ -22,6 +22,13 @@ from bdnn.train import Tensors, evaluate, make_generator, train
 
 # progress(row, total): called after each iteration with its curve row and the iteration count.
 Progress = Callable[[dict[str, Any], int], None]
+# choose(model, n): the indices of the n hidden neurons to prune (Eq. 1's least important by default).
+Choose = Callable[[PrunableMLP, int], torch.Tensor]
+
+
+def by_importance(model: PrunableMLP, n: int) -> torch.Tensor:
+    """Algorithm 1, step 2: the n least important neurons by Eq. 1 (ties to the lower index)."""
+    return least_important(importance(model), n)
 
 
 @dataclass
@@ -30,6 +37,7 @@ class DevelopResult:
     model: PrunableMLP  # the developed network: the F peak
     peak: dict[str, Any]  # the curve row at the F peak
     summary: dict[str, Any] = field(default_factory=dict)
+    final: PrunableMLP | None = None  # the network after the last iteration (at the floor)
 
     def save(self, out: str | Path, cfg: Mapping[str, Any], identity: Mapping[str, Any], runtime: Mapping[str, Any]) -> None:
         """Write the run's files into `out` (names: bdnn.layout.DEVELOP_FILES), each atomically:
@@ -91,6 +99,7 @@ def develop(
     seed: int,
     device: torch.device | str = "cpu",
     progress: Progress | None = None,
+    choose: Choose = by_importance,
 ) -> DevelopResult:
     """Algorithm 1: train the full network, then prune / retrain / measure until the floor.
 
@@ -122,7 +131,7 @@ def develop(
         iteration += 1
         t0 = time.perf_counter()
         n = n_to_prune(model.n_hidden, prune)
-        model.remove_hidden(least_important(importance(model), n))
+        model.remove_hidden(choose(model, n))
         w_p = model.connection_weights()  # a new tensor (torch.cat), not a view
         stats = train(model, train_data, cfg["lr"], cfg["batch_size"], cfg["retrain_epochs"], gen, f"iteration {iteration}")
         row = {"iteration": iteration, "hidden": model.n_hidden, "pruned": n}
@@ -163,4 +172,4 @@ def develop(
         "stopped_early": stopped_early,
         "seconds": sum(r["seconds"] for r in curve),
     }
-    return DevelopResult(curve=curve, model=developed, peak=best_row, summary=summary)
+    return DevelopResult(curve=curve, model=developed, peak=best_row, summary=summary, final=model)

@@ -6,9 +6,9 @@ the constants here. Every argument may be a Snakemake wildcard such as "{seed}".
 
     <results>/config.yaml                                      the validated config the jobs read
     <results>/develop/<settings>/<classes>/<samples>/seed<seed>/{curve.csv,summary.json,model.pt}
-    <results>/transfer/<settings>/seed<seed>/{transfer.csv,summary.json}
+    <results>/transfer/<settings>/<network>/seed<seed>/{transfer.csv,summary.json}
     <results>/{logs,benchmarks,tracking}/<job>.{log,tsv,json}  <job> = develop/... or transfer/...
-    <results>/{curves,summary,transfer}.csv, <results>/claims.md
+    <results>/{curves,summary,transfer,transfer_summary}.csv, <results>/claims.{md,json,html}
     <figures>/{fig3,fig4}.{png,pdf}
 
 <settings> is the job's settings key (bdnn.config.settings_key): runs of different method
@@ -23,11 +23,13 @@ from bdnn.config import schema_enum
 
 DEVELOP_FILES = {"curve": "curve.csv", "summary": "summary.json", "model": "model.pt"}
 TRANSFER_FILES = {"table": "transfer.csv", "summary": "summary.json"}
-TABLES = {"curves": "curves.csv", "summary": "summary.csv", "transfer": "transfer.csv"}
-FIGURES = ("fig3", "fig4")
+TABLES = {"curves": "curves.csv", "summary": "summary.csv", "transfer": "transfer.csv", "transfer_summary": "transfer_summary.csv"}
+FIGURES = ("fig3", "fig4", "transfer_controls")
 FIGURE_FORMATS = ("png", "pdf")
 CONFIG_FILE = "config.yaml"
 CLAIMS_FILE = "claims.md"
+CLAIMS_DATA_FILE = "claims.json"  # the verdicts and their statistics, for machines (MLflow, the study)
+CLAIMS_PAGE_FILE = "claims.html"  # the same text as claims.md, for the Snakemake report
 
 # ---- the columns of the files
 # Both readings of S and of E (the schema's enums) are recorded at every iteration.
@@ -70,9 +72,16 @@ PEAK_KEYS = [
     "seconds",
 ]
 SUMMARY_COLUMNS = [*RUN_KEYS, *PEAK_KEYS]
+# The networks of the transfer experiment: the developed one and its controls (docs/method.md).
+NETWORKS = ("pruned", "unpruned", "unpruned_epochs", "scratch", "random")
+CONTROLS = NETWORKS[1:]
 # transfer.csv: ERROR_COLUMNS are the measurements (MLflow metrics with step = step).
 ERROR_COLUMNS = ["error_new", "error_test"]
 TRANSFER_COLUMNS = ["seed", "network", "hidden", "new_samples", "step", "epoch", *ERROR_COLUMNS]
+# transfer_summary.csv: one row per seed, network and draw of new samples (from summary.json).
+NETWORK_KEYS = ["network", "hidden", "accuracy_before", "target", "epochs", "reached_target"]
+DRAW_KEYS = ["auc_error_new", "final_error_new", "final_error_test", "best_error_test"]
+TRANSFER_SUMMARY_COLUMNS = ["seed", *NETWORK_KEYS, "new_samples", *DRAW_KEYS]
 
 
 def develop_job(settings: str, classes: str, samples: int | str, seed: int | str) -> str:
@@ -80,9 +89,9 @@ def develop_job(settings: str, classes: str, samples: int | str, seed: int | str
     return f"develop/{settings}/{classes}/{samples}/seed{seed}"
 
 
-def transfer_job(settings: str, seed: int | str) -> str:
-    """The id of a transfer job, relative to the results folder."""
-    return f"transfer/{settings}/seed{seed}"
+def transfer_job(settings: str, network: str, seed: int | str) -> str:
+    """The id of a transfer job (one network kind of NETWORKS), relative to the results folder."""
+    return f"transfer/{settings}/{network}/seed{seed}"
 
 
 def job_files(results: str | Path, job: str) -> dict[str, str]:

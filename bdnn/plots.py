@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +13,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from bdnn.files import atomic_path  # noqa: E402
-from bdnn.layout import FIGURE_FORMATS  # noqa: E402
+from bdnn.files import atomic_path, write_text  # noqa: E402
+from bdnn.layout import FIGURE_FORMATS, NETWORKS  # noqa: E402
+from bdnn.provenance import git_commit, machine  # noqa: E402
+from bdnn.stats import mean_interval  # noqa: E402
 
 PANELS = [("A", "accuracy A"), ("S", "stability S"), ("E", "mean of weights E"), ("F", "fitness F")]
 
@@ -60,23 +66,74 @@ def fig3(curves: pd.DataFrame, base: Path) -> list[Path]:
     return _save(fig, base)
 
 
-def fig4(summary: pd.DataFrame, transfer: pd.DataFrame, base: Path) -> list[Path]:
+NETWORK_COLORS = {"pruned": "black", "unpruned": "tab:red", "unpruned_epochs": "tab:orange", "scratch": "tab:blue", "random": "tab:green"}
+
+
+def _transfer_panel(ax: plt.Axes, transfer: pd.DataFrame, n: int, networks: Sequence[str], letter: str) -> None:
+    g = transfer[transfer["new_samples"] == n]
+    for net in networks:
+        h = g[g["network"] == net]
+        if len(h):
+            sizes = sorted(h["hidden"].unique())
+            _band(ax, h, "step", "error_new", f"{net} ({'/'.join(map(str, sizes))} hidden)", color=NETWORK_COLORS[net])
+    ax.set_xlabel("training iteration (mini-batches)")
+    ax.set_ylabel(f"error on the {n} new samples")
+    ax.set_title(f"({letter}) transfer to {n} new samples", loc="left")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+def paired_differences(transfer_summary: pd.DataFrame) -> pd.DataFrame:
+    """Per control and draw: the mean over seeds of control minus developed area under the error
+    on the new samples, its 95% bootstrap interval, and the seeds used and left out (target not
+    reached)."""
+    ts = transfer_summary
+    pruned = ts[ts["network"] == "pruned"].set_index(["new_samples", "seed"])["auc_error_new"]
+    rows = []
+    for (net, n), g in ts[ts["network"] != "pruned"].groupby(["network", "new_samples"], sort=False):
+        valid = g[g["reached_target"].astype(bool)]
+        d = valid.set_index(["new_samples", "seed"])["auc_error_new"] - pruned
+        d = d.dropna().to_numpy(float)
+        lo, hi = mean_interval(d, np.random.default_rng(0)) if len(d) else (np.nan, np.nan)
+        rows.append({"network": net, "new_samples": n, "mean": d.mean() if len(d) else np.nan, "low": lo, "high": hi,
+                     "seeds": len(d), "left_out": len(g) - len(valid)})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _differences_panel(ax: plt.Axes, transfer_summary: pd.DataFrame, letter: str) -> None:
+    diffs = paired_differences(transfer_summary)
+    draws = sorted(diffs["new_samples"].unique(), reverse=True)
+    controls = list(dict.fromkeys(diffs["network"]))
+    for j, n in enumerate(draws):
+        for i, net in enumerate(controls):
+            r = diffs[(diffs["network"] == net) & (diffs["new_samples"] == n)]
+            if not len(r) or not r["seeds"].iloc[0]:
+                continue
+            r = r.iloc[0]
+            x = i + (j - (len(draws) - 1) / 2) * 0.25
+            ax.errorbar(x, r["mean"], yerr=[[r["mean"] - r["low"]], [r["high"] - r["mean"]]], fmt="os"[j % 2], color=NETWORK_COLORS[net],
+                        capsize=3, label=f"{n} new samples" if i == 0 else None)  # fmt: skip
+            if r["left_out"]:
+                ax.annotate(f"{int(r['left_out'])} left out", (x, r["high"]), fontsize=7, ha="center", va="bottom")
+    ax.axhline(0, color="grey", linewidth=1)
+    ax.set_xticks(range(len(controls)), controls, rotation=20)
+    ax.set_ylabel("control minus developed: mean error on new samples")
+    ax.set_title(f"({letter}) paired differences, 95% intervals", loc="left")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+def fig4(summary: pd.DataFrame, transfer: pd.DataFrame, transfer_summary: pd.DataFrame, base: Path) -> list[Path]:
     """(A) hidden size at the F peak against sample count per class subset; (B), (C) error on
-    the new samples during transfer training, pruned vs un-pruned (largest draw first)."""
+    the new samples during transfer training, pruned vs un-pruned (largest draw first); (D) the
+    paired differences of every control from the developed network, with 95% intervals (above 0:
+    the developed network has the lower error)."""
     draws = sorted(transfer["new_samples"].unique(), reverse=True)
-    fig, axes = plt.subplots(1, 1 + len(draws), figsize=(5 * (1 + len(draws)), 4.2))
+    fig, axes = plt.subplots(1, 2 + len(draws), figsize=(5 * (2 + len(draws)), 4.4))
     ax = axes[0]
     for n_cls, g in sorted(summary.groupby("n_classes"), reverse=True):
-        name = g["classes"].iloc[0]
-        _band(
-            ax,
-            g,
-            "samples",
-            "hidden_at_peak",
-            f"{n_cls} classes ({name})",
-            marker="o",
-            color="tab:red" if n_cls == summary["n_classes"].max() else "black",
-        )
+        color = "tab:red" if n_cls == summary["n_classes"].max() else "black"
+        _band(ax, g, "samples", "hidden_at_peak", f"{n_cls} classes ({g['classes'].iloc[0]})", marker="o", color=color)
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted(summary["samples"].unique()), [str(s) for s in sorted(summary["samples"].unique())], rotation=45)
     ax.set_xlabel("training samples")
@@ -84,37 +141,93 @@ def fig4(summary: pd.DataFrame, transfer: pd.DataFrame, base: Path) -> list[Path
     ax.set_title("(A) developed network size", loc="left")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    for ax, n, letter in zip(axes[1:], draws, "BCDEFG", strict=False):
-        g = transfer[transfer["new_samples"] == n]
-        for net, color in (("pruned", "black"), ("unpruned", "tab:red")):
-            h = g[g["network"] == net]
-            sizes = sorted(h["hidden"].unique())
-            _band(ax, h, "step", "error_new", f"{net} ({'/'.join(map(str, sizes))} hidden)", color=color)
-        ax.set_xlabel("training iteration (mini-batches)")
-        ax.set_ylabel(f"error on the {n} new samples")
-        ax.set_title(f"({letter}) transfer to {n} new samples", loc="left")
-        ax.legend(fontsize=8)
-        ax.grid(alpha=0.3)
+    letters = iter("BCDEFG")
+    for ax, n in zip(axes[1:-1], draws, strict=True):
+        _transfer_panel(ax, transfer, n, ("pruned", "unpruned"), next(letters))
+    _differences_panel(axes[-1], transfer_summary, next(letters))
+    fig.tight_layout()
+    return _save(fig, base)
+
+
+def transfer_controls(transfer: pd.DataFrame, transfer_summary: pd.DataFrame, base: Path) -> list[Path]:
+    """The developed network and every control during transfer training, one panel per draw, and
+    the paired differences (mean over seeds, band min-max)."""
+    draws = sorted(transfer["new_samples"].unique(), reverse=True)
+    fig, axes = plt.subplots(1, 1 + len(draws), figsize=(5.5 * (1 + len(draws)), 4.6))
+    letters = iter("ABCDEF")
+    for ax, n in zip(axes[:-1], draws, strict=True):
+        _transfer_panel(ax, transfer, n, NETWORKS, next(letters))
+    _differences_panel(axes[-1], transfer_summary, next(letters))
+    fig.suptitle("Transfer: the developed (pruned) network against its controls, mean over seeds (band min-max)")
     fig.tight_layout()
     return _save(fig, base)
 
 
 def plot_run(curve: pd.DataFrame, path: Path, title: str = "") -> Path:
-    """One developmental run: A, S, E, F against hidden neurons (an MLflow artifact)."""
+    """One developmental run: A, S, E, F against hidden neurons, the developed network (the F
+    peak: first argmax) marked (an MLflow artifact)."""
     c = curve[curve["iteration"] > 0]
+    peak = c.loc[c["F"].idxmax()]
     fig, axes = plt.subplots(1, 4, figsize=(14, 3))
-    for ax, (col, label) in zip(axes, PANELS, strict=False):
+    for ax, (col, label) in zip(axes, PANELS, strict=True):
         ax.plot(c["hidden"], c[col], marker=".")
+        ax.axvline(peak["hidden"], color="tab:red", linewidth=1, linestyle="--")
+        ax.plot([peak["hidden"]], [peak[col]], "o", color="tab:red")
         ax.set_xscale("log")
         ax.set_xlabel("hidden neurons")
         ax.set_title(label)
-    fig.suptitle(title)
+    fig.suptitle(f"{title}: F peak at {int(peak['hidden'])} hidden (iteration {int(peak['iteration'])}, dashed)")
     fig.tight_layout()
     return _save(fig, path.with_suffix(""), ("png",))[0]
 
 
-def make_figures(curves: str | Path, summary: str | Path, transfer: str | Path, out: str | Path) -> list[Path]:
-    """<out>/fig3.* and <out>/fig4.* (bdnn.layout.FIGURES) from the results tables."""
+FIGURE_TEXT = {
+    "fig3": "A, S, E, F against the remaining hidden neurons (10 classes, log scale), one line per sample count, "
+    "mean over seeds with a min-max band",
+    "fig4": "(A) hidden size at the F peak against the sample count, 10 vs 5 classes; (B, C) error on the new samples "
+    "during transfer, developed vs accuracy-matched un-pruned network; (D) paired differences of every control",
+    "transfer_controls": "the developed network and its four controls during transfer, and the paired differences with 95% intervals",
+}
+
+
+def make_figures(
+    curves: str | Path, summary: str | Path, transfer: str | Path, transfer_summary: str | Path, out: str | Path
+) -> list[Path]:
+    """<out>/fig3.*, fig4.* and transfer_controls.* (bdnn.layout.FIGURES) from the results tables,
+    and <out>/README.md where the figures' bytes changed (see record_figures)."""
     out = Path(out)
-    fig3_files = fig3(pd.read_csv(curves), out / "fig3")
-    return fig3_files + fig4(pd.read_csv(summary), pd.read_csv(transfer), out / "fig4")
+    transfer_df, ts = pd.read_csv(transfer), pd.read_csv(transfer_summary)
+    paths = fig3(pd.read_csv(curves), out / "fig3")
+    paths += fig4(pd.read_csv(summary), transfer_df, ts, out / "fig4")
+    paths += transfer_controls(transfer_df, ts, out / "transfer_controls")
+    return paths + record_figures(out, paths)
+
+
+def record_figures(out: Path, paths: Sequence[Path]) -> list[Path]:
+    """Write <out>/README.md (the figures, the commit, date and machine that made them, and their
+    sha256) only when a figure's bytes differ from the hashes it records: the same results leave
+    it, and `git status`, untouched."""
+    hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+    readme = out / "README.md"
+    recorded = dict(re.findall(r"^- `([^`]+)`: sha256 ([0-9a-f]{64})$", readme.read_text(), re.M)) if readme.is_file() else {}
+    if recorded == hashes:
+        return []
+    lines = [
+        "# Figures of the last full reproduction",
+        "",
+        "Written by `bdnn figures` (the workflow's `figures` rule) whenever the figures' bytes change; never edited by hand.",
+        "",
+        f"- Made by: `make reproduce` (`snakemake`), code at commit {git_commit()}",
+        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on {machine()}",
+        "- The numbers behind them depend on the CPU and the torch thread count only through float rounding; the verdicts "
+        "are in `results/claims.md` of the same run (summarised in the repository's README).",
+        "",
+        *[f"- `{name}.png` / `.pdf`: {text}" for name, text in FIGURE_TEXT.items()],
+        "",
+        "## sha256 of each file",
+        "",
+        *[f"- `{name}`: sha256 {digest}" for name, digest in sorted(hashes.items())],
+        "",
+    ]
+    write_text(readme, "\n".join(lines))
+    return [readme]

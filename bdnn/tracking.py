@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from bdnn import BDNNError
 from bdnn.config import settings, settings_key
 from bdnn.layout import DEVELOP_FILES, ERROR_COLUMNS, METRIC_COLUMNS, TRANSFER_FILES, develop_job, transfer_job
+from bdnn.provenance import git_commit
 
 # MLflow's HTTP client retries for minutes by default; a dead server should cost seconds.
 HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
@@ -75,18 +75,6 @@ def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
-def git_commit() -> str:
-    try:
-        return (
-            subprocess.run(
-                ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, cwd=Path(__file__).resolve().parent
-            ).stdout.strip()
-            or "unknown"
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-
-
 def _experiment(client, cfg: Mapping[str, Any]) -> str:
     name = cfg["mlflow"]["experiment"]
     exp = client.get_experiment_by_name(name)
@@ -108,7 +96,7 @@ def _find(client, exp_id: str, key: str) -> list:
     return client.search_runs([exp_id], filter_string=f"tags.bdnn_run_key = '{key}'", max_results=50)
 
 
-def _get_or_create(client, exp_id: str, key: str, tags: dict[str, str], name: str) -> tuple[str, bool]:
+def _get_or_create(client, exp_id: str, key: str, tags: dict[str, str], name: str, start_ms: int | None = None) -> tuple[str, bool]:
     """(run_id, created): reuse a FINISHED run with this key, delete unfinished ones."""
     existing = _find(client, exp_id, key)
     for run in existing:
@@ -116,7 +104,7 @@ def _get_or_create(client, exp_id: str, key: str, tags: dict[str, str], name: st
             return run.info.run_id, False
     for run in existing:
         client.delete_run(run.info.run_id)
-    run = client.create_run(exp_id, tags={**tags, "bdnn_run_key": key}, run_name=name)
+    run = client.create_run(exp_id, start_time=start_ms, tags={**tags, "bdnn_run_key": key}, run_name=name)
     return run.info.run_id, True
 
 
@@ -160,31 +148,51 @@ def track_result(cfg: Mapping[str, Any], kind: str, result: Path, sweep_file: st
         raise TrackingError("--sweep: the JSON written by `bdnn track init` is needed")
     sweep = json.loads(Path(sweep_file).read_text())
     names = DEVELOP_FILES if kind == "develop" else TRANSFER_FILES
-    summary = json.loads((result / names["summary"]).read_text())
-    job_cfg = summary["config"]
-    ident = {"classes": summary["classes"], "samples": summary["samples"], "seed": summary["seed"], "settings": summary["settings"]}
+    summary_file = result / names["summary"]
+    summary = json.loads(summary_file.read_text())
+    # the run's duration is the computation's: it ended when its summary was written
+    end_ms = int(summary_file.stat().st_mtime * 1000)
+    start_ms = end_ms - int(summary["seconds"] * 1000)
+    settings_of_run = settings(summary["config"], *(() if kind == "develop" else ("transfer",)))
     files = list(names.values())
+    seed, classes = summary["seed"], summary["classes"]
     if kind == "develop":
         table, keys = result / names["curve"], METRIC_COLUMNS
-        name = f"develop-{ident['classes']}-{ident['samples']}-seed{ident['seed']}"
-        key = develop_job(ident["settings"], ident["classes"], ident["samples"], ident["seed"])
+        name = f"develop-{classes}-{summary['samples']}-seed{seed}"
+        key = develop_job(summary["settings"], classes, summary["samples"], seed)
+        scalars = {"classes": classes, "n_classes": summary["n_classes"], "n_samples": summary["samples"], "seed": seed}
+        note = (
+            f"developed: {summary['hidden_at_peak']} hidden at iteration {summary['peak_iteration']}"
+            f"{' (censored at the floor)' if summary['peak_censored'] else ''}, A {summary['A_at_peak']:.1%}, F {summary['F_at_peak']:.3f}; "
+            f"un-pruned test accuracy {summary['test_acc_unpruned']:.1%}"
+        )
     else:
         table, keys = result / names["table"], ERROR_COLUMNS
-        name = f"transfer-seed{ident['seed']}"
-        key = transfer_job(ident["settings"], ident["seed"])
+        network = summary["network"]
+        name = f"transfer-{network}-seed{seed}"
+        key = transfer_job(summary["settings"], network, seed)
+        scalars = {"classes": classes, "developed_on_samples": summary["samples"], "seed": seed, "network": network}
+        draws = ", ".join(f"{int(n):,} new samples {d['auc_error_new']:.2%}" for n, d in summary["draws"].items())
+        note = (
+            f"{network}: {summary['hidden']} hidden, accuracy {summary['accuracy_before']:.1%} after {summary['epochs']} epochs"
+            f"{'' if summary['reached_target'] else ' (did NOT reach the target ' + format(summary['target'], '.1%') + ')'}; "
+            f"mean error during transfer: {draws}"
+        )
     tags = {
         "mlflow.parentRunId": sweep["parent_run_id"],
+        "mlflow.note.content": note,
         "sweep": sweep["sweep"],
         "kind": kind,
+        "settings": summary["settings"],
         "git_commit": git_commit(),
-        **{k: str(v) for k, v in ident.items()},
+        **{k: str(v) for k, v in scalars.items()},
     }
     client = _client(cfg)
 
     def go():
         from mlflow.entities import Metric, Param
 
-        run_id, created = _get_or_create(client, sweep["experiment_id"], key, tags, name)
+        run_id, created = _get_or_create(client, sweep["experiment_id"], key, tags, name, start_ms)
         if not created:
             return {"run_id": run_id, "created": False, "key": key}
         df = pd.read_csv(table)
@@ -202,7 +210,8 @@ def track_result(cfg: Mapping[str, Any], kind: str, result: Path, sweep_file: st
             for row in df.itertuples(index=False):
                 for k in keys:
                     metrics.append(Metric(f"{k}_{row.network}_{row.new_samples}", float(getattr(row, k)), now, int(row.step)))
-        params = [Param(k, v[:6000]) for k, v in flatten(job_cfg).items()]
+        # scalar params (plottable in the UI: hidden_at_peak against n_samples shows claim 2)
+        params = [Param(k, v[:6000]) for k, v in flatten({**settings_of_run, **scalars}).items()]
         for batch in _batches(params, 100):
             client.log_batch(run_id, params=batch)
         for batch in _batches(metrics, 1000):
@@ -215,7 +224,76 @@ def track_result(cfg: Mapping[str, Any], kind: str, result: Path, sweep_file: st
             with tempfile.TemporaryDirectory() as tmp:
                 png = plot_run(df, Path(tmp) / "curve.png", name)
                 client.log_artifact(run_id, str(png))
-        client.set_terminated(run_id, "FINISHED")
+        client.set_terminated(run_id, "FINISHED", end_time=end_ms)
         return {"run_id": run_id, "created": True, "key": key}
 
     return _retry(go, f"logging {result} to MLflow", tracking_uri(cfg))
+
+
+def claims_metrics(claims: Mapping[str, Any]) -> dict[str, float]:
+    """The claims' key statistics (claims.json) as metrics of the sweep's parent run: claims 1-3
+    under the configured reading, and claim 4's difference (control minus developed) per control
+    and draw."""
+    reading = claims["readings"][claims["configured_reading"]]
+    out = {
+        "claim1_interior_share": reading["claim1"]["statistic"],
+        "claim2_spearman": reading["claim2"]["statistic"],
+        "claim3_counts_smaller": reading["claim3"]["statistic"],
+        "claim3_p": reading["claim3"]["p"],
+    }
+    for control, draws in claims["claim4_controls"].items():
+        for n, c in draws.items():
+            out[f"claim4_{control}_{n}_difference"] = c["statistic"]
+            out[f"claim4_{control}_{n}_p"] = c["p"]
+    return {k: float(v) for k, v in out.items() if v is not None}
+
+
+def track_sweep_results(
+    cfg: Mapping[str, Any], sweep_file: str, claims_md: Path, claims_json: Path, files: Sequence[Path]
+) -> dict[str, Any]:
+    """Put the sweep's results on its parent run: claims.md as its description (rendered as markdown
+    in the run's overview), the claims' statistics as metrics, and `files` (tables, figures,
+    claims) as artifacts. Rerun whenever the results change: the same run is updated, never
+    duplicated (artifacts of the same name are replaced)."""
+    sweep = json.loads(Path(sweep_file).read_text())
+    run_id = sweep["parent_run_id"]
+    metrics = claims_metrics(json.loads(claims_json.read_text()))
+    client = _client(cfg)
+
+    def go():
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        client.set_tag(run_id, "mlflow.note.content", claims_md.read_text())
+        client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
+        for f in files:
+            client.log_artifact(run_id, str(f), artifact_path="results" if f.suffix in (".csv", ".md", ".json") else "figures")
+        return {"run_id": run_id, "metrics": len(metrics), "artifacts": len(files)}
+
+    return _retry(go, "logging the sweep's results to MLflow", tracking_uri(cfg))
+
+
+def ui_target(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """What `bdnn ui` serves: the project's SQLite store (never created here), its experiment's
+    id, and a warning where the store's artifacts were logged under another results folder
+    (MLflow keeps absolute artifact paths: a moved results folder leaves its artifact views empty)."""
+    uri = tracking_uri(cfg)
+    if not uri.startswith("sqlite:///"):
+        raise TrackingError(f"the tracking store is {uri}: open it in a browser where its server runs (bdnn ui serves SQLite stores)")
+    store = Path(uri[len("sqlite:///") :]).resolve()
+    if not store.is_file():
+        raise TrackingError(f"no tracking store at {store}: run `make reproduce` first (bdnn ui never creates an empty one)")
+    from mlflow.tracking import MlflowClient
+
+    exp = MlflowClient(tracking_uri=f"sqlite:///{store}").get_experiment_by_name(cfg["mlflow"]["experiment"])
+    if exp is None:
+        raise TrackingError(f"the store {store} has no experiment {cfg['mlflow']['experiment']!r}")
+    artifacts = (Path(cfg["results_dir"]) / "mlartifacts").resolve()
+    warning = None
+    if exp.artifact_location != artifacts.as_uri():
+        warning = (
+            f"the store's artifacts were logged under {exp.artifact_location}, not {artifacts.as_uri()}: "
+            "the results folder was moved, and MLflow keeps absolute artifact paths, so the artifact views will be empty "
+            "(move it back, or rerun the tracking: delete the store, results/mlartifacts and results/tracking, then snakemake)"
+        )
+    return {"store": store, "artifacts": artifacts, "experiment_id": exp.experiment_id, "warning": warning}

@@ -161,9 +161,14 @@ def evaluate(model: PrunableMLP, data: Tensors, chunk: int = 20000) -> tuple[flo
     return accuracy(torch.cat(predicted), data.y), loss / len(data)
 
 
+def stream_seed(seed: int, *stream: int) -> int:
+    """An independent integer seed for the random stream (seed, stream...)."""
+    return int(np.random.SeedSequence([seed, *stream]).generate_state(1)[0])
+
+
 def make_generator(seed: int, *stream: int) -> torch.Generator:
     """A CPU torch generator seeded from (seed, stream...) for shuffling."""
-    return torch.Generator().manual_seed(int(np.random.SeedSequence([seed, *stream]).generate_state(1)[0]))
+    return torch.Generator().manual_seed(stream_seed(seed, *stream))
 
 
 def resolve_device(name: str) -> torch.device:

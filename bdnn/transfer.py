@@ -1,11 +1,11 @@
-"""The transfer experiment of docs/method.md (Fig. 4B/C): pruned vs un-pruned on unseen samples,
-and the files a transfer run writes."""
+"""The transfer experiment of docs/method.md (Fig. 4B/C) and its controls: one network per job
+(the developed one, or a control), trained on unseen samples; and the files a transfer run writes."""
 
 from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,10 +13,14 @@ from typing import Any
 import torch
 
 from bdnn.data import MNIST, Split, Task, new_samples
+from bdnn.develop import develop
 from bdnn.files import write_csv, write_json
-from bdnn.layout import TRANSFER_COLUMNS, TRANSFER_FILES
+from bdnn.layout import NETWORKS, TRANSFER_COLUMNS, TRANSFER_FILES
 from bdnn.model import PrunableMLP, build_model
-from bdnn.train import Tensors, check_finite, evaluate, make_generator, train_epoch
+from bdnn.train import Tensors, check_finite, evaluate, make_generator, stream_seed, train_epoch
+
+# Random streams of the controls (seed streams 0-2 belong to the develop run and the transfer).
+SCRATCH_STREAM, RANDOM_STREAM = 3, 4
 
 Log = Callable[[str], None]
 
@@ -102,36 +106,111 @@ def transfer_curve(
     return rows
 
 
-def run_transfer(
-    mnist: MNIST, task: Task, pruned: PrunableMLP, cfg: Mapping[str, Any], seed: int, device: torch.device, log: Log | None = None
-) -> TransferResult:
-    """The transfer experiment: bring the un-pruned network to the pruned one's accuracy, then train
-    both on each draw of unseen samples and record error_new / error_test per step."""
-    t0 = time.perf_counter()
-    pruned = pruned.to(device)
+def developed_epochs(cfg: Mapping[str, Any], peak_iteration: int) -> int:
+    """Epochs of training the developed network received: the initial ones plus one retraining
+    phase per pruning iteration up to its peak."""
+    return cfg["initial_epochs"] + peak_iteration * cfg["retrain_epochs"]
+
+
+def train_for(model: PrunableMLP, data: Tensors, cfg: Mapping[str, Any], epochs: int, gen: torch.Generator, name: str) -> PrunableMLP:
+    """`epochs` epochs of SGD with the run's lr and batch size (NaN/inf stops with the name)."""
+    for epoch in range(1, epochs + 1):
+        train_epoch(model, data, cfg["lr"], cfg["batch_size"], gen)
+        check_finite(model, f"{name} network, epoch {epoch}")
+    return model
+
+
+def prepare(
+    kind: str,
+    task: Task,
+    developed: PrunableMLP,
+    peak_iteration: int,
+    cfg: Mapping[str, Any],
+    seed: int,
+    device: torch.device,
+    log: Log | None = None,
+) -> tuple[PrunableMLP, dict[str, Any]]:
+    """The network of one kind (bdnn.layout.NETWORKS), trained on the develop run's samples, and
+    what it received: its evaluation accuracy, epochs, and whether it reached its target.
+
+    pruned: the developed network itself; unpruned: the full network trained until its accuracy
+    first reaches the developed one's (the paper's control); unpruned_epochs: the full network
+    trained for as many epochs as the developed one received; scratch: a fresh network of the
+    developed size (its own seed stream) trained that long; random: the same schedule and
+    retraining, neurons removed at random down to the developed size.
+    """
+    train_data = Tensors.of(task.train, task.n_classes, device)
     test = Tensors.of(task.test, task.n_classes, device)
     eval_data = test if task.validation is None else Tensors.of(task.validation, task.n_classes, device)
-    target = evaluate(pruned, eval_data)[0]
-    train_data = Tensors.of(task.train, task.n_classes, device)
-    unpruned, match = match_accuracy(train_data, eval_data, task.n_classes, cfg, seed, target, device, log)
-    rows: list[dict[str, Any]] = []
-    auc: dict[str, dict[str, float]] = {}
-    for n in cfg["transfer"]["new_samples"]:
-        new = new_samples(mnist, task, n, seed)
-        for name, net in (("pruned", pruned), ("unpruned", unpruned)):
-            if log:
-                log(f"transfer: {name} network ({net.n_hidden} hidden) on {n} new samples")
-            curve = transfer_curve(net, name, new, test, task.n_classes, cfg, seed, device)
-            rows += curve
-            auc.setdefault(str(n), {})[name] = sum(r["error_new"] for r in curve) / len(curve)
-    summary = {
-        "A_pruned": target,
-        "hidden_pruned": pruned.n_hidden,
-        "A_unpruned": match["A"],
-        "hidden_unpruned": unpruned.n_hidden,
-        "unpruned_epochs": match["epochs"],
-        "unpruned_reached_target": match["reached"],
-        "mean_error_new": auc,
-        "seconds": time.perf_counter() - t0,
+    developed = developed.to(device)
+    target = evaluate(developed, eval_data)[0]
+    epochs = developed_epochs(cfg, peak_iteration)
+    reached = True
+    if kind == "pruned":
+        model = developed
+    elif kind == "unpruned":
+        model, match = match_accuracy(train_data, eval_data, task.n_classes, cfg, seed, target, device, log)
+        epochs, reached = match["epochs"], match["reached"]
+    elif kind == "unpruned_epochs":  # same initialisation and sample order as the develop run
+        model = train_for(build_model(cfg, task.n_classes, seed, device), train_data, cfg, epochs, make_generator(seed, 0), kind)
+    elif kind == "scratch":  # never saw the 1000-unit training: its own initialisation and order
+        model = build_model({**cfg, "hidden_init": developed.n_hidden}, task.n_classes, stream_seed(seed, SCRATCH_STREAM), device)
+        model = train_for(model, train_data, cfg, epochs, make_generator(seed, SCRATCH_STREAM), kind)
+    elif kind == "random":
+        gen = make_generator(seed, RANDOM_STREAM)
+        floor = {**cfg, "prune": {**cfg["prune"], "min_hidden": developed.n_hidden, "patience": None}}
+        res = develop(task, floor, seed, device, choose=lambda m, n: torch.randperm(m.n_hidden, generator=gen)[:n])
+        model = res.final
+        epochs = developed_epochs(cfg, res.summary["iterations"])
+    else:
+        raise ValueError(f"unknown network kind {kind!r}: one of {NETWORKS}")
+    accuracy = target if kind == "pruned" else evaluate(model, eval_data)[0]
+    return model, {
+        "network": kind,
+        "hidden": model.n_hidden,
+        "accuracy_before": accuracy,
+        "target": target,
+        "epochs": epochs,
+        "reached_target": reached,
     }
-    return TransferResult(rows=rows, summary=summary)
+
+
+def run_transfer(
+    mnist: MNIST,
+    task: Task,
+    kind: str,
+    developed: PrunableMLP,
+    peak_iteration: int,
+    cfg: Mapping[str, Any],
+    seed: int,
+    device: torch.device,
+    log: Log | None = None,
+) -> TransferResult:
+    """One network of the transfer experiment (see `prepare`), trained on each draw of unseen
+    samples; error_new / error_test per logged step, and per draw the area under error_new."""
+    t0 = time.perf_counter()
+    model, info = prepare(kind, task, developed, peak_iteration, cfg, seed, device, log)
+    test = Tensors.of(task.test, task.n_classes, device)
+    rows: list[dict[str, Any]] = []
+    draws: dict[str, dict[str, float]] = {}
+    for n in cfg["transfer"]["new_samples"]:
+        if log:
+            log(f"transfer: {kind} network ({model.n_hidden} hidden) on {n} new samples")
+        curve = transfer_curve(model, kind, new_samples(mnist, task, n, seed), test, task.n_classes, cfg, seed, device)
+        rows += curve
+        draws[str(n)] = {
+            "auc_error_new": curve_area([r["step"] for r in curve], [r["error_new"] for r in curve]),
+            "final_error_new": curve[-1]["error_new"],
+            "final_error_test": curve[-1]["error_test"],
+            "best_error_test": min(r["error_test"] for r in curve),
+        }
+    return TransferResult(rows=rows, summary={**info, "draws": draws, "seconds": time.perf_counter() - t0})
+
+
+def curve_area(steps: Sequence[float], errors: Sequence[float]) -> float:
+    """The area under an error curve by the trapezoid rule over its steps, divided by the steps it
+    spans: a mean error that weights unevenly spaced records by the steps between them."""
+    if len(steps) < 2 or steps[-1] == steps[0]:
+        return sum(errors) / len(errors)
+    area = sum((errors[i] + errors[i + 1]) / 2 * (steps[i + 1] - steps[i]) for i in range(len(steps) - 1))
+    return area / (steps[-1] - steps[0])

@@ -7,7 +7,7 @@ import pytest
 import yaml
 from conftest import REPO, bdnn_cli
 
-from bdnn.config import ConfigError, load_config, parse_classes, settings_key, validate_config
+from bdnn.config import ConfigError, load_config, numbers_in_lists, parse_classes, settings_key, validate_config
 
 
 def test_defaults_come_from_the_schema_and_config_yaml_sets_only_the_experiment():
@@ -39,6 +39,13 @@ def test_settings_key_changes_with_the_method_not_with_the_sweep_lists():
         assert settings_key(validate_config({**cfg, **changed})) != key, changed
     other = validate_config({**cfg, "transfer": {"epochs": 6}})
     assert settings_key(other) == key and settings_key(other, "transfer") != tkey  # transfer settings: transfer key only
+
+
+def test_command_line_lists_of_integers_become_integers():
+    # snakemake --config 'seeds=[0, 1]' hands the workflow ["0", "1"] (YAML's base loader)
+    given = {"seeds": ["0", " 1"], "classes": {"x": ["3", "4"]}, "mlflow": {"experiment": "123"}, "samples": [600]}
+    assert numbers_in_lists(given) == {"seeds": [0, 1], "classes": {"x": [3, 4]}, "mlflow": {"experiment": "123"}, "samples": [600]}
+    assert numbers_in_lists({"seeds": ["0.5"]}) == {"seeds": ["0.5"]}  # not an integer: left for the schema to refuse
 
 
 BAD = [
@@ -132,6 +139,21 @@ def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, mes
     assert not out.exists() and not (tmp_path / "no-cache.npz").exists()
 
 
+def test_ui_refuses_without_a_store_and_creates_none(tmp_path):
+    proc = bdnn_cli("ui", "--no-default-config", cwd=tmp_path)
+    assert proc.returncode == 2 and "no tracking store at" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not any(tmp_path.iterdir())
+
+
+def test_markdown_page_of_the_claims_subset():
+    from bdnn.html import markdown_to_html
+
+    page = markdown_to_html("# Title\n\nSome **bold** `x<y`.\n\n| a | b |\n|---|---|\n| **holds** | 1 |\n\n- one\n- two", "T")
+    assert "<h1>Title</h1>" in page and "<p>Some <strong>bold</strong> <code>x&lt;y</code>.</p>" in page
+    assert "<thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td><strong>holds</strong></td><td>1</td></tr></tbody>" in page
+    assert "<ul><li>one</li><li>two</li></ul>" in page
+
+
 def test_cli_malformed_config_file_and_missing_cache(tmp_path):
     bad = tmp_path / "c.yaml"
     bad.write_text("lr: [0.1\n")
@@ -220,3 +242,18 @@ def test_installed_versions_are_the_locked_ones():
     for name in ("numpy", "pandas", "mlflow", "snakemake", "matplotlib", "jsonschema"):
         assert version(name) == lock[name]
     assert version("torch").split("+")[0] == lock["torch"]
+
+
+def test_figures_readme_is_rewritten_only_when_a_figure_changes(tmp_path):
+    from bdnn.plots import record_figures
+
+    figs = [tmp_path / "fig3.png", tmp_path / "fig3.pdf"]
+    for f in figs:
+        f.write_bytes(b"figure " + f.name.encode())
+    assert record_figures(tmp_path, figs) == [tmp_path / "README.md"]
+    text = (tmp_path / "README.md").read_text()
+    assert "- `fig3.png`: sha256 " in text and "commit" in text
+    mtime = (tmp_path / "README.md").stat().st_mtime_ns
+    assert record_figures(tmp_path, figs) == [] and (tmp_path / "README.md").stat().st_mtime_ns == mtime  # same bytes
+    figs[1].write_bytes(b"another figure")
+    assert record_figures(tmp_path, figs) == [tmp_path / "README.md"]

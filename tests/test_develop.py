@@ -10,9 +10,10 @@ import torch
 from bdnn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from bdnn.data import make_task
 from bdnn.develop import develop
-from bdnn.layout import CURVE_COLUMNS, TIMING_COLUMNS
-from bdnn.train import NumericalError
-from bdnn.transfer import run_transfer
+from bdnn.layout import CURVE_COLUMNS, NETWORKS, TIMING_COLUMNS
+from bdnn.model import build_model
+from bdnn.train import NumericalError, stream_seed
+from bdnn.transfer import SCRATCH_STREAM, prepare, run_transfer
 
 
 @pytest.fixture
@@ -128,16 +129,52 @@ def test_checkpoint_wrong_shape_newer_format_and_code_are_refused(task, tiny_cfg
     assert not (tmp_path / "pwned").exists()
 
 
-def test_transfer_brings_unpruned_to_the_same_accuracy_and_records_errors(mnist, tiny_cfg):
+def test_transfer_of_each_network_records_errors_and_what_it_received(mnist, tiny_cfg):
     task = make_task(mnist, list(range(10)), 200, seed=0)
-    pruned = develop(task, tiny_cfg, seed=0).model
-    res = run_transfer(mnist, task, pruned, tiny_cfg, seed=0, device=torch.device("cpu"))
-    s = res.summary
-    assert s["hidden_unpruned"] == 20 and s["hidden_pruned"] == pruned.n_hidden
-    assert s["unpruned_reached_target"] == (s["A_unpruned"] >= s["A_pruned"])
-    rows = res.rows
-    assert {r["network"] for r in rows} == {"pruned", "unpruned"}
-    steps = [r["step"] for r in rows if r["network"] == "pruned"]
-    assert steps == [0, 5, 10]  # 100 samples / batch 10 = 10 steps, logged every 5
-    assert all(0.0 <= r["error_new"] <= 1.0 and 0.0 <= r["error_test"] <= 1.0 for r in rows)
-    json.dumps(s)
+    dev = develop(task, tiny_cfg, seed=0)
+    epochs = tiny_cfg["initial_epochs"] + dev.summary["peak_iteration"] * tiny_cfg["retrain_epochs"]
+    out = {
+        kind: run_transfer(mnist, task, kind, dev.model, dev.summary["peak_iteration"], tiny_cfg, 0, torch.device("cpu"))
+        for kind in NETWORKS
+    }
+    s = {kind: r.summary for kind, r in out.items()}
+    size = dev.model.n_hidden
+    assert s["pruned"]["hidden"] == s["scratch"]["hidden"] == s["random"]["hidden"] == size
+    assert s["unpruned"]["hidden"] == s["unpruned_epochs"]["hidden"] == 20
+    assert s["pruned"]["epochs"] == s["unpruned_epochs"]["epochs"] == s["scratch"]["epochs"] == s["random"]["epochs"] == epochs
+    assert s["unpruned"]["reached_target"] == (s["unpruned"]["accuracy_before"] >= s["pruned"]["accuracy_before"])
+    assert all(v["target"] == s["pruned"]["accuracy_before"] for v in s.values())
+    for kind, r in out.items():
+        assert {row["network"] for row in r.rows} == {kind}
+        assert [row["step"] for row in r.rows if row["new_samples"] == 100] == [0, 5, 10]  # 10 steps, logged every 5
+        assert all(0.0 <= row["error_new"] <= 1.0 and 0.0 <= row["error_test"] <= 1.0 for row in r.rows)
+        draw = r.summary["draws"]["100"]
+        errors = [row for row in r.rows if row["new_samples"] == 100]
+        assert draw["final_error_new"] == errors[-1]["error_new"] and draw["best_error_test"] == min(e["error_test"] for e in errors)
+        json.dumps(r.summary)
+    # the same sample order and draws for every network: the pruned network's curve does not depend on the job
+    again = run_transfer(mnist, task, "pruned", dev.model, dev.summary["peak_iteration"], tiny_cfg, 0, torch.device("cpu"))
+    assert again.rows == out["pruned"].rows
+
+
+def test_controls_scratch_and_random_are_what_they_claim(mnist, tiny_cfg):
+    task = make_task(mnist, list(range(10)), 200, seed=0)
+    dev = develop(task, tiny_cfg, seed=0)
+    cpu = torch.device("cpu")
+    # scratch: with no training it is exactly a fresh network of the developed size from its own stream
+    untrained = {**tiny_cfg, "initial_epochs": 0}
+    scratch, info = prepare("scratch", task, dev.model, 0, untrained, 0, cpu)
+    fresh = build_model({**tiny_cfg, "hidden_init": dev.model.n_hidden}, 10, stream_seed(0, SCRATCH_STREAM))
+    assert info["epochs"] == 0 and scratch.n_hidden == dev.model.n_hidden
+    for a, b in zip(scratch.state_dict().values(), fresh.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+    full = build_model(tiny_cfg, 10, 0)  # the 1000-unit (here 20-unit) start it never saw
+    assert not torch.equal(scratch.output.weight, full.output.weight[:, : dev.model.n_hidden])
+    # random: the same schedule down to the developed size; Eq. 1's run down to that size shares its
+    # initial training, sample order and retraining, so equal weights would mean equal choices
+    eq1 = develop(task, {**tiny_cfg, "prune": {**tiny_cfg["prune"], "min_hidden": dev.model.n_hidden}}, 0, cpu)
+    random_net, info = prepare("random", task, dev.model, dev.summary["peak_iteration"], tiny_cfg, 0, cpu)
+    assert random_net.n_hidden == dev.model.n_hidden == eq1.final.n_hidden
+    assert info["epochs"] == tiny_cfg["initial_epochs"] + eq1.summary["iterations"] * tiny_cfg["retrain_epochs"]
+    assert [r["hidden"] for r in eq1.curve] == [r["hidden"] for r in dev.curve[: len(eq1.curve)]]  # the same schedule
+    assert not torch.equal(random_net.hidden.weight, eq1.final.hidden.weight)

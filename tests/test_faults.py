@@ -18,7 +18,7 @@ from bdnn import layout
 
 pytestmark = pytest.mark.slow
 
-TABLES = ("curves.csv", "summary.csv", "transfer.csv")
+TABLES = tuple(layout.TABLES.values())
 
 
 def tables(work: Path) -> dict[str, pd.DataFrame]:
@@ -233,7 +233,7 @@ def test_ten_jobs_logging_at_once_to_one_sqlite_store_lose_nothing(baseline, tmp
     assert init.returncode == 0, init.stderr
     jobs = [["develop", str(d)] for d in sorted({p.parent for p in (res / "develop").rglob("curve.csv")})]
     jobs += [["transfer", str(d)] for d in sorted({p.parent for p in (res / "transfer").rglob("transfer.csv")})]
-    assert len(jobs) == 10
+    assert len(jobs) == 8 + 2 * 5
 
     def launch():
         return [
@@ -254,7 +254,7 @@ def test_ten_jobs_logging_at_once_to_one_sqlite_store_lose_nothing(baseline, tmp
     client = _client(f"sqlite:///{res}/mlflow.db")
     exp = client.get_experiment_by_name("bdnn-sp-test")
     runs = client.search_runs([exp.experiment_id], max_results=1000)
-    assert len(runs) == 11
+    assert len(runs) == 19
     n_params = None
     for run in runs:
         if run.data.tags["kind"] == "sweep":
@@ -265,7 +265,7 @@ def test_ten_jobs_logging_at_once_to_one_sqlite_store_lose_nothing(baseline, tmp
         arts = {a.path for a in client.list_artifacts(run.info.run_id)}
         if run.data.tags["kind"] == "develop":
             t = run.data.tags
-            curve = pd.read_csv(layout.job_files(res, layout.develop_job(t["settings"], t["classes"], t["samples"], t["seed"]))["curve"])
+            curve = pd.read_csv(layout.job_files(res, layout.develop_job(t["settings"], t["classes"], t["n_samples"], t["seed"]))["curve"])
             assert len(client.get_metric_history(run.info.run_id, "hidden")) == len(curve)
             assert {"curve.csv", "summary.json", "model.pt", "curve.png"} <= arts
     # all at once again: nothing new
@@ -273,7 +273,7 @@ def test_ten_jobs_logging_at_once_to_one_sqlite_store_lose_nothing(baseline, tmp
     for p in procs:
         p.communicate(timeout=300)
         assert p.returncode == 0
-    assert len(client.search_runs([exp.experiment_id], max_results=1000)) == 11
+    assert len(client.search_runs([exp.experiment_id], max_results=1000)) == 19
 
 
 def _start_server(port: int, store: Path) -> subprocess.Popen:
@@ -362,16 +362,16 @@ def test_dead_then_dying_tracking_server_loses_no_results_and_rerun_completes(ba
         _stop(server)
         run.communicate(timeout=300)
         partial = len(list((work / "results" / "tracking").rglob("seed*.json")))
-        assert partial < 10
+        assert partial < 18
         server = _start_server(port, store)
         final = snakemake(work, cache=mnist_cache, env=env)
         assert "rule develop:" not in final.stdout + final.stderr
-        assert len(list((work / "results" / "tracking").rglob("seed*.json"))) == 10
+        assert len(list((work / "results" / "tracking").rglob("seed*.json"))) == 18
         client = _client(uri)
         exp = client.get_experiment_by_name("bdnn-sp-test")
         runs = client.search_runs([exp.experiment_id], max_results=1000)
         keys = [r.data.tags["bdnn_run_key"] for r in runs]
-        assert len(keys) == len(set(keys)) == 11
+        assert len(keys) == len(set(keys)) == 19
         assert all(r.info.status == "FINISHED" for r in runs)
     finally:
         _stop(server)

@@ -28,13 +28,14 @@ import pytest
 import yaml
 from conftest import REPO, TEST_CONFIG, VENV_BIN, free_port
 
-from bdnn.layout import TIMING_COLUMNS
+from bdnn.layout import NETWORKS, TIMING_COLUMNS
+from bdnn.layout import TABLES as TABLE_FILES
 
 pytestmark = pytest.mark.slow
 
 SLURM_PROFILE = "workflow/profiles/slurm"
 HERE = Path(__file__).resolve().parent / "slurm"
-TABLES = ("curves.csv", "summary.csv", "transfer.csv")
+TABLES = tuple(TABLE_FILES.values())
 
 # Test-only tuning on the command line (the profile keeps values for real clusters): poll squeue
 # (no accounting, so no sacct) every second, no account (no slurmdbd to validate one against).
@@ -312,7 +313,7 @@ def test_sweep_on_a_local_slurm_cluster_matches_a_local_run(baseline, slurm_clus
     local, _ = baseline
     cache = Path(mnist_cache).resolve()
     cfg = yaml.safe_load(TEST_CONFIG.read_text())
-    n_jobs = {"develop": len(cfg["classes"]) * len(cfg["samples"]) * len(cfg["seeds"]), "transfer": len(cfg["seeds"])}
+    n_jobs = {"develop": len(cfg["classes"]) * len(cfg["samples"]) * len(cfg["seeds"]), "transfer": len(cfg["seeds"]) * len(NETWORKS)}
 
     _run_on_slurm(slurm_cluster, tmp_path / "slurm", cache, n_jobs)
 

@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bdnn.claims import claim1, claim2, claim3, claim4, transfer_auc
+from bdnn.claims import claim1, claim2, claim3, claim4
 from bdnn.stats import interval_verdict, paired_verdict, sign_flip_p, spearman, wilson_interval, with_seed_floor
+from bdnn.transfer import curve_area
 
 SAMPLES = [600, 1200, 2400, 4800, 9600, 19200]
 SEEDS = range(5)
@@ -93,28 +94,49 @@ def test_claim1_wilson_rule():
     assert claim1(peaks, 5).verdict == "fails"  # 15 of 30: upper bound 0.67
 
 
-def _transfer(gap, rng, seeds=SEEDS):
+def _transfer_summary(gap, rng, seeds=SEEDS, controls=("unpruned", "scratch")):
+    """Per seed and draw: the developed network's mean error, and each control's `gap` higher; the
+    spread between seeds is larger than the gap."""
     rows = []
     for seed in seeds:
-        base = rng.uniform(0.06, 0.09)  # the spread between seeds is larger than the gap
-        for net, shift in (("pruned", 0.0), ("unpruned", gap + rng.normal(0, 0.0005))):
-            for n in (1200, 19200):
-                for step in (0, 100, 200, 300):
-                    rows.append(
-                        {"seed": seed, "network": net, "new_samples": n, "step": step, "error_new": base + shift + 0.01 / (1 + step / 100)}
-                    )
+        for n in (1200, 19200):
+            base = rng.uniform(0.06, 0.09)
+            for net in ("pruned", *controls):
+                auc = base + (0.0 if net == "pruned" else gap + rng.normal(0, 0.0005))
+                rows.append({"seed": seed, "network": net, "new_samples": n, "auc_error_new": auc, "final_error_test": auc,
+                             "best_error_test": auc, "reached_target": True})  # fmt: skip
     return pd.DataFrame(rows)
 
 
-def test_claim4_clear_none_and_reversed():
+def test_claim4_clear_none_and_reversed_against_every_control():
     rng = np.random.default_rng(4)
-    assert claim4(_transfer(0.004, rng), np.random.default_rng(0)).verdict == "holds"
-    assert claim4(_transfer(0.0, rng), np.random.default_rng(0)).verdict == "inconclusive"
-    assert claim4(_transfer(-0.004, rng), np.random.default_rng(0)).verdict == "fails"
-    assert claim4(_transfer(0.004, rng, seeds=range(3)), np.random.default_rng(0)).verdict == "inconclusive (n < 5)"
+    overall, per = claim4(_transfer_summary(0.004, rng), np.random.default_rng(0))
+    assert overall.verdict == "holds" and set(per) == {"unpruned", "scratch"} and set(per["scratch"]) == {1200, 19200}
+    assert all(c.verdict == "holds" and c.interval[0] > 0 for draws in per.values() for c in draws.values())
+    assert claim4(_transfer_summary(0.0, rng), np.random.default_rng(0))[0].verdict == "inconclusive"
+    assert claim4(_transfer_summary(-0.004, rng), np.random.default_rng(0))[0].verdict == "fails"
+    assert claim4(_transfer_summary(0.004, rng, seeds=range(3)), np.random.default_rng(0))[0].verdict == "inconclusive (n < 5)"
+    # holds against one control, not against another: not as a whole
+    mixed = _transfer_summary(0.004, rng)
+    mixed.loc[mixed.network == "scratch", "auc_error_new"] -= 0.008
+    overall, per = claim4(mixed, np.random.default_rng(0))
+    assert per["unpruned"][1200].verdict == "holds" and per["scratch"][1200].verdict == "fails" and overall.verdict == "fails"
 
 
-def test_transfer_auc_is_the_trapezoid_area_over_steps():
-    t = pd.DataFrame({"seed": 0, "network": "pruned", "new_samples": 10, "step": [0, 10, 30], "error_new": [0.5, 0.3, 0.1]})
+def test_claim4_leaves_out_and_counts_seeds_whose_control_missed_its_target():
+    ts = _transfer_summary(0.004, np.random.default_rng(5), seeds=range(7), controls=("unpruned",))
+    missed = (ts.network == "unpruned") & ts.seed.isin([1, 4])
+    ts.loc[missed, "reached_target"] = False
+    ts.loc[missed, "auc_error_new"] = 0.9  # at chance: would dominate the comparison if it were kept
+    _, per = claim4(ts, np.random.default_rng(0))
+    c = per["unpruned"][1200]
+    assert c.verdict == "holds" and "5 seeds; 2 seed(s) left out" in c.text and c.statistic < 0.01
+    ts.loc[ts.network == "unpruned", "reached_target"] = False
+    _, per = claim4(ts, np.random.default_rng(0))
+    assert per["unpruned"][1200].verdict == "n/a (the control did not reach the target accuracy)"
+
+
+def test_curve_area_is_the_trapezoid_area_over_steps():
     # (0.5 + 0.3) / 2 * 10 + (0.3 + 0.1) / 2 * 20 = 4 + 4 = 8, over 30 steps (a plain mean would be 0.3)
-    assert transfer_auc(t)["auc"].iloc[0] == pytest.approx(8 / 30)
+    assert curve_area([0, 10, 30], [0.5, 0.3, 0.1]) == pytest.approx(8 / 30)
+    assert curve_area([0], [0.4]) == 0.4

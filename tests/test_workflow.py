@@ -1,6 +1,7 @@
 """The pipeline end to end through `snakemake` on the tiny config, in a temporary directory:
 tables, figures, claims, report, MLflow runs, idempotent reruns, and the DAG of the real config."""
 
+import json
 import re
 import shutil
 
@@ -8,6 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO, snakemake
+
+from bdnn.layout import NETWORKS
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +67,11 @@ def test_tables_have_the_fixed_columns(baseline):
     assert set(TRANSFER) <= set(transfer.columns)
     assert len(summary) == 2 * 2 * 2  # subsets x sample counts x seeds
     assert sorted(summary["n_classes"].unique()) == [5, 10]
-    assert set(transfer["network"]) == {"pruned", "unpruned"} and set(transfer["new_samples"]) == {100, 200}
+    assert set(transfer["network"]) == set(NETWORKS) and set(transfer["new_samples"]) == {100, 200}
+    ts = pd.read_csv(work / "results" / "transfer_summary.csv")
+    assert len(ts) == len(NETWORKS) * 2 * 2  # networks x seeds x draws
+    assert set(ts.loc[ts.network == "scratch", "hidden"]) == set(ts.loc[ts.network == "pruned", "hidden"])
+    assert (ts.loc[ts.network == "unpruned_epochs", "epochs"].to_numpy() == ts.loc[ts.network == "pruned", "epochs"].to_numpy()).all()
     # the summary's peak is the curve's first argmax of F
     for row in summary.itertuples():
         c = curves[(curves.classes == row.classes) & (curves.samples == row.samples) & (curves.seed == row.seed) & (curves.iteration > 0)]
@@ -75,13 +82,14 @@ def test_tables_have_the_fixed_columns(baseline):
 
 def test_figures_claims_and_logs(baseline):
     work, _ = baseline
-    for name in ("fig3.png", "fig3.pdf", "fig4.png", "fig4.pdf"):
+    for name in ("fig3.png", "fig3.pdf", "fig4.png", "fig4.pdf", "transfer_controls.png", "transfer_controls.pdf"):
         assert (work / "figures" / name).stat().st_size > 10_000
     claims = (work / "results" / "claims.md").read_text()
     for n in "1234":
         assert f"## Claim {n}" in claims
     # the tiny sweep has 2 seeds: every verdict is inconclusive, with its evidence beside it
-    assert claims.count("**inconclusive (n < 5)**") == 4 * 3 + 1 + 4 * 3 + 1  # table cells + per-reading lines
+    # claims 1-3: 4 readings in the table and in the text; claim 4: its cell, the whole, each control and draw
+    assert claims.count("**inconclusive (n < 5)**") == 4 * 3 * 2 + 1 + 1 + len(NETWORKS[1:]) * 2
     assert claims.count("n/a (not transferred)") == 3 and "Wilson interval" in claims and "sign-flip p" in claims
     for sub in ("develop", "transfer"):
         assert list((work / "results" / "benchmarks" / sub).rglob("*.tsv")), sub
@@ -93,7 +101,7 @@ def test_mlflow_runs_nested_with_params_metrics_artifacts(baseline):
     client, exp, runs = mlflow_runs(work)
     parents = [r for r in runs if r.data.tags.get("kind") == "sweep"]
     children = [r for r in runs if r.data.tags.get("kind") in ("develop", "transfer")]
-    assert len(parents) == 1 and len(children) == 8 + 2 and len(runs) == 11
+    assert len(parents) == 1 and len(children) == 8 + 2 * len(NETWORKS) and len(runs) == 19
     assert exp.artifact_location.startswith("file://") and f"{work}/results/mlartifacts" in exp.artifact_location
     parent = parents[0].info.run_id
     curves = pd.read_csv(work / "results" / "curves.csv")
@@ -102,10 +110,15 @@ def test_mlflow_runs_nested_with_params_metrics_artifacts(baseline):
         assert run.data.tags["mlflow.parentRunId"] == parent
         assert run.data.tags["git_commit"] and run.data.tags["sweep"] == parents[0].data.tags["sweep"]
         assert run.data.params["lr"] == "0.5" and run.data.params["prune.fraction"] == "0.2"
+        assert "samples" not in run.data.params and "seeds" not in run.data.params  # scalars only: plottable
+        assert run.info.end_time - run.info.start_time > 0  # the computation's duration, from its summary
         arts = {a.path for a in client.list_artifacts(run.info.run_id)}
         if run.data.tags["kind"] == "develop":
             t = run.data.tags
-            c = curves[(curves.classes == t["classes"]) & (curves.samples == int(t["samples"])) & (curves.seed == int(t["seed"]))]
+            assert run.data.params["n_samples"] == t["n_samples"] and run.data.params["classes"] == t["classes"]
+            c = curves[(curves.classes == t["classes"]) & (curves.samples == int(t["n_samples"])) & (curves.seed == int(t["seed"]))]
+            peak = c[c.iteration > 0].loc[c[c.iteration > 0]["F"].idxmax()]
+            assert t["mlflow.note.content"].startswith(f"developed: {int(peak['hidden'])} hidden at iteration {int(peak['iteration'])}")
             hist = client.get_metric_history(run.info.run_id, "A")
             assert sorted(m.step for m in hist) == sorted(c["iteration"])
             assert [m.value for m in sorted(hist, key=lambda m: m.step)] == pytest.approx(list(c.sort_values("iteration")["A"]))
@@ -113,6 +126,35 @@ def test_mlflow_runs_nested_with_params_metrics_artifacts(baseline):
             assert {"curve.csv", "summary.json", "model.pt", "curve.png"} <= arts
         else:
             assert {"transfer.csv", "summary.json"} <= arts
+            t = run.data.tags
+            assert t["network"] in NETWORKS and "samples" not in t and t["mlflow.note.content"].startswith(f"{t['network']}: ")
+
+
+def test_parent_run_carries_the_results_and_ui_finds_the_store(baseline, tmp_path):
+    from bdnn.config import load_config
+    from bdnn.tracking import ui_target
+
+    work, _ = baseline
+    client, exp, runs = mlflow_runs(work)
+    parent = next(r for r in runs if r.data.tags.get("kind") == "sweep")
+    claims = (work / "results" / "claims.md").read_text()
+    assert parent.data.tags["mlflow.note.content"] == claims  # the overview renders it as markdown
+    data = json.loads((work / "results" / "claims.json").read_text())
+    assert parent.data.metrics["claim2_spearman"] == pytest.approx(data["readings"][data["configured_reading"]]["claim2"]["statistic"])
+    assert "claim4_scratch_100_difference" in parent.data.metrics
+    arts = {a.path for d in ("figures", "results") for a in client.list_artifacts(parent.info.run_id, d)}
+    assert {"figures/fig3.png", "figures/fig4.png", "figures/transfer_controls.png", "results/claims.md", "results/curves.csv"} <= arts
+    page = (work / "results" / "claims.html").read_text()
+    assert "<table>" in page and "<strong>inconclusive (n &lt; 5)</strong>" in page
+    # bdnn ui: the store and its runs table; a moved results folder is detected, never silently broken
+    cfg = load_config(work / "results" / "config.yaml", overrides={"mlflow": {"tracking_uri": f"sqlite:///{work}/results/mlflow.db"},
+                                                                   "results_dir": str(work / "results")})  # fmt: skip
+    target = ui_target(cfg)
+    assert target["experiment_id"] == exp.experiment_id and target["warning"] is None
+    moved = tmp_path / "moved"
+    shutil.copytree(work / "results", moved)
+    cfg["results_dir"], cfg["mlflow"]["tracking_uri"] = str(moved), f"sqlite:///{moved}/mlflow.db"
+    assert "the results folder was moved" in ui_target(cfg)["warning"]
 
 
 def test_second_run_does_nothing_and_retracking_adds_no_duplicates(baseline, mnist_cache):
@@ -123,7 +165,7 @@ def test_second_run_does_nothing_and_retracking_adds_no_duplicates(baseline, mni
     proc = snakemake(work, cache=mnist_cache)
     assert "rule develop:" not in proc.stdout + proc.stderr
     _, _, runs = mlflow_runs(work)
-    assert len(runs) == 11
+    assert len(runs) == 19
     assert len(list((work / "results" / "tracking" / "develop").rglob("*.json"))) == 8
 
 
@@ -136,9 +178,10 @@ def test_adding_a_seed_runs_only_the_new_seeds_jobs(baseline, tmp_path, mnist_ca
     proc = snakemake(work, "-n", cache=mnist_cache, config=more)
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout + proc.stderr, re.M))
     # 2 subsets x (3 counts x 3 seeds - 2 counts x 2 seeds already run) = 2 x 5 new develop jobs;
-    # one new transfer job (seed 2); the sweep's parent run is reused
+    # one new transfer job per network (seed 2); the sweep's parent run is reused
     assert counts["develop"] == "10" and counts["track_develop"] == "10", counts
-    assert counts["transfer"] == "1" and counts["track_transfer"] == "1" and "track_init" not in counts, counts
+    n = str(len(NETWORKS))
+    assert counts["transfer"] == n and counts["track_transfer"] == n and "track_init" not in counts, counts
     out = proc.stdout + proc.stderr
     for old in re.findall(r"wildcards: (.*)", out):
         assert not re.search(r"samples=(100|200), seed=[01]\b", old), old
@@ -155,8 +198,12 @@ def test_default_config_dag_and_slurm_profile_parse(tmp_path, mnist_cache):
     proc = snakemake(tmp_path, "-n", cache=mnist_cache, config=REPO / "config" / "config.yaml")
     out = proc.stdout + proc.stderr
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
-    assert counts["develop"] == str(6 * 2 * 3) and counts["transfer"] == "3"
-    assert counts["track_develop"] == str(6 * 2 * 3) and counts["aggregate"] == "1"
+    assert counts["develop"] == str(6 * 2 * 5) and counts["transfer"] == str(5 * len(NETWORKS))
+    assert counts["track_develop"] == str(6 * 2 * 5) and counts["aggregate"] == "1"
+    args = ("-n", "--config", "seeds=[0, 3]", f"cache={mnist_cache}")
+    proc = snakemake(tmp_path, *args, cache=mnist_cache, config=REPO / "config" / "config.yaml")
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout + proc.stderr, re.M))
+    assert counts["develop"] == str(6 * 2 * 2) and counts["transfer"] == str(2 * len(NETWORKS))  # a list on the command line works
     proc = snakemake(
         tmp_path,
         "-n",

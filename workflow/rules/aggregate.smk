@@ -7,6 +7,7 @@ rule aggregate:
         curves=sweep_develop_files("curve"),
         summaries=sweep_develop_files("summary"),
         transfer=sweep_transfer_files("table"),
+        transfer_summaries=sweep_transfer_files("summary"),
     output:
         **TABLES,
     log:
@@ -17,11 +18,11 @@ rule aggregate:
         out=lambda w, output: os.path.dirname(output.curves),
     shell:
         "bdnn aggregate --curves {input.curves} --summaries {input.summaries} --transfer {input.transfer}"
-        " --out {params.out} > {log} 2>&1"
+        " --transfer-summaries {input.transfer_summaries} --out {params.out} > {log} 2>&1"
 
 
 rule figures:
-    """Fig. 3 and Fig. 4 of the paper from the tables."""
+    """Fig. 3 and Fig. 4 of the paper, and the transfer controls, from the tables."""
     input:
         **TABLES,
     output:
@@ -36,16 +37,19 @@ rule figures:
     params:
         out=lambda w, output: os.path.dirname(output.fig3),
     shell:
-        "bdnn figures --curves {input.curves} --summary {input.summary} --transfer {input.transfer}" " --out {params.out} > {log} 2>&1"
+        "bdnn figures --curves {input.curves} --summary {input.summary} --transfer {input.transfer}"
+        " --transfer-summary {input.transfer_summary} --out {params.out} > {log} 2>&1"
 
 
 rule claims:
     """The paper's four claims with the measured evidence and a verdict under each S/E reading."""
     input:
         curves=TABLES["curves"],
-        transfer=TABLES["transfer"],
+        transfer_summary=TABLES["transfer_summary"],
     output:
-        report(f"{R}/{layout.CLAIMS_FILE}", caption="../report/claims.rst", category="Claims"),
+        text=f"{R}/{layout.CLAIMS_FILE}",
+        data=f"{R}/{layout.CLAIMS_DATA_FILE}",
+        page=report(f"{R}/{layout.CLAIMS_PAGE_FILE}", caption="../report/claims.rst", category="Claims"),
     log:
         f"{R}/logs/claims.log",
     conda:
@@ -54,4 +58,4 @@ rule claims:
         config=EFFECTIVE,
     shell:
         "bdnn claims --no-default-config --config {params.config} --curves {input.curves}"
-        " --transfer {input.transfer} --out {output} > {log} 2>&1"
+        " --transfer-summary {input.transfer_summary} --out {output.text} --data {output.data} --html {output.page} > {log} 2>&1"

@@ -6,7 +6,7 @@ import re
 from snakemake.exceptions import WorkflowError
 
 from bdnn import layout
-from bdnn.config import ConfigError, settings_key, validate_config
+from bdnn.config import ConfigError, numbers_in_lists, settings_key, validate_config
 from bdnn.files import write_text
 
 import yaml
@@ -14,7 +14,7 @@ import yaml
 # One validation: the schema (defaults filled in place) plus the cross-key rules, with a
 # one-line message naming the key and what is allowed.
 try:
-    config.update(validate_config(config))
+    config.update(validate_config(numbers_in_lists(dict(config))))
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
@@ -42,14 +42,21 @@ wildcard_constraints:
     classes="|".join(map(re.escape, CLASSES)),
     samples=r"\d+",
     seed=r"\d+",
+    network="|".join(layout.NETWORKS),
 
 
 def develop_files(settings, classes, samples, seed):
     return layout.job_files(R, layout.develop_job(settings, classes, samples, seed))
 
 
-def transfer_files(settings, seed):
-    return layout.job_files(R, layout.transfer_job(settings, seed))
+def transfer_files(settings, network, seed):
+    return layout.job_files(R, layout.transfer_job(settings, network, seed))
+
+
+def developed_files(wildcards):
+    """The develop run whose network a transfer job starts from."""
+    t = config["transfer"]
+    return develop_files(DEVELOP_OF[wildcards.settings], t["classes"], t["samples"], wildcards.seed)
 
 
 def sweep_develop_files(role):
@@ -58,12 +65,13 @@ def sweep_develop_files(role):
 
 
 def sweep_transfer_files(role):
-    return [transfer_files(TRANSFER, seed)[role] for seed in config["seeds"]]
+    """One file of the given role per transfer job of this config (network x seed)."""
+    return [transfer_files(TRANSFER, network, seed)[role] for network in layout.NETWORKS for seed in config["seeds"]]
 
 
 def tracked_outputs():
     develop = [layout.develop_job(DEVELOP, c, s, seed) for c in CLASSES for s in config["samples"] for seed in config["seeds"]]
-    transfer = [layout.transfer_job(TRANSFER, seed) for seed in config["seeds"]]
+    transfer = [layout.transfer_job(TRANSFER, network, seed) for network in layout.NETWORKS for seed in config["seeds"]]
     return [layout.tracking_file(R, job) for job in develop + transfer]
 
 

@@ -1,5 +1,5 @@
 DEVELOP_JOB = layout.develop_job("{settings}", "{classes}", "{samples}", "{seed}")
-TRANSFER_JOB = layout.transfer_job("{settings}", "{seed}")
+TRANSFER_JOB = layout.transfer_job("{settings}", "{network}", "{seed}")
 
 
 rule develop:
@@ -25,12 +25,13 @@ rule develop:
 
 
 rule transfer:
-    """Pruned (F peak of the develop run) vs un-pruned network on unseen samples."""
+    """One network of the transfer experiment (the developed one or a control) on unseen samples."""
     input:
         cache=config["cache"],
-        model=lambda w: develop_files(DEVELOP_OF[w.settings], config["transfer"]["classes"], config["transfer"]["samples"], w.seed)["model"],
+        model=lambda w: developed_files(w)["model"],
+        summary=lambda w: developed_files(w)["summary"],
     output:
-        **transfer_files("{settings}", "{seed}"),
+        **transfer_files("{settings}", "{network}", "{seed}"),
     log:
         layout.log_file(R, TRANSFER_JOB),
     benchmark:
@@ -43,4 +44,5 @@ rule transfer:
         out=lambda w, output: os.path.dirname(output.table),
     shell:
         "bdnn transfer --no-default-config --config {params.config} --settings {wildcards.settings}"
-        " --seed {wildcards.seed} --model {input.model} --threads {threads} --out {params.out} > {log} 2>&1"
+        " --network {wildcards.network} --seed {wildcards.seed} --model {input.model} --develop-summary {input.summary}"
+        " --threads {threads} --out {params.out} > {log} 2>&1"

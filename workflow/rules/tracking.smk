@@ -38,7 +38,7 @@ rule track_develop:
 rule track_transfer:
     """Log one transfer run to MLflow, nested under the sweep's parent run."""
     input:
-        **transfer_files("{settings}", "{seed}"),
+        **transfer_files("{settings}", "{network}", "{seed}"),
         sweep=sweep_record,
     output:
         layout.tracking_file(R, TRANSFER_JOB),
@@ -52,3 +52,24 @@ rule track_transfer:
     shell:
         "bdnn track transfer --no-default-config --config {params.config} --result {params.result}"
         " --sweep {input.sweep} --out {output} > {log} 2>&1"
+
+
+rule track_sweep:
+    """Put the results on the sweep's parent run: claims.md as its description, the claims'
+    statistics as metrics, the tables and figures as artifacts (updated when they change)."""
+    input:
+        sweep=layout.sweep_tracking_file(R, TRANSFER),
+        claims=rules.claims.output.text,
+        claims_data=rules.claims.output.data,
+        files=[*TABLES.values(), *rules.figures.output],
+    output:
+        layout.sweep_tracking_file(R, f"{TRANSFER}-results"),
+    log:
+        f"{R}/logs/tracking/sweep-results.log",
+    conda:
+        "../../environment.yml"
+    params:
+        config=EFFECTIVE,
+    shell:
+        "bdnn track sweep --no-default-config --config {params.config} --sweep {input.sweep} --claims {input.claims}"
+        " --claims-data {input.claims_data} --files {input.files} {input.claims} {input.claims_data} --out {output} > {log} 2>&1"
