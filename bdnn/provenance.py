@@ -9,16 +9,16 @@ from pathlib import Path
 
 
 def git_commit() -> str:
-    """The commit of the checkout bdnn runs from, with `-dirty` when it has uncommitted changes;
+    """The commit of the checkout bdnn runs from, with `-dirty` when its code has uncommitted changes;
     `unknown` outside a git checkout (an installed package)."""
     here = Path(__file__).resolve().parent
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, cwd=here).stdout.strip()
         if not head:
             return "unknown"
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, timeout=10, cwd=here
-        )
+        code = ["bdnn", "workflow", "Snakefile", "config", "pyproject.toml", "requirements.lock"]  # not the outputs (figures/)
+        status = ["git", "status", "--porcelain", "--untracked-files=no", "--", *code]
+        dirty = subprocess.run(status, capture_output=True, text=True, timeout=10, cwd=here.parent)
         return head + ("-dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
