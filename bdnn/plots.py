@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -112,14 +113,15 @@ def _differences_panel(ax: plt.Axes, transfer_summary: pd.DataFrame, letter: str
             r = r.iloc[0]
             x = i + (j - (len(draws) - 1) / 2) * 0.25
             ax.errorbar(x, r["mean"], yerr=[[r["mean"] - r["low"]], [r["high"] - r["mean"]]], fmt="os"[j % 2], color=NETWORK_COLORS[net],
-                        capsize=3, label=f"{n} new samples" if i == 0 else None)  # fmt: skip
+                        capsize=3)  # fmt: skip
             if r["left_out"]:
                 ax.annotate(f"{int(r['left_out'])} left out", (x, r["high"]), fontsize=7, ha="center", va="bottom")
     ax.axhline(0, color="grey", linewidth=1)
+    markers = [Line2D([], [], marker="os"[j % 2], color="black", linestyle="none", label=f"{n} new samples") for j, n in enumerate(draws)]
+    ax.legend(handles=markers, fontsize=8)
     ax.set_xticks(range(len(controls)), controls, rotation=20)
     ax.set_ylabel("control minus developed: mean error on new samples")
     ax.set_title(f"({letter}) paired differences, 95% intervals", loc="left")
-    ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
 
 
