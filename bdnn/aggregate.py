@@ -13,7 +13,7 @@ import pandas as pd
 
 from bdnn import BDNNError
 from bdnn.files import atomic_path
-from bdnn.layout import DRAW_KEYS, NETWORK_KEYS, RUN_KEYS, SUMMARY_COLUMNS, TRANSFER_SUMMARY_COLUMNS
+from bdnn.layout import DRAW_KEYS, NETWORK_KEYS, RUN_KEYS, SUMMARY_COLUMNS, TRANSFER_COLUMNS, TRANSFER_SUMMARY_COLUMNS
 
 
 def _read(path: str | Path, reader):
@@ -32,9 +32,11 @@ def collect(
     summary_files: Sequence[str | Path],
     transfer_files: Sequence[str | Path],
     transfer_summary_files: Sequence[str | Path],
+    task_transfer_files: Sequence[str | Path] = (),
+    task_transfer_summary_files: Sequence[str | Path] = (),
 ) -> dict[str, pd.DataFrame]:
-    """The tables curves, summary, transfer and transfer_summary (bdnn.layout.TABLES);
-    curve_files[i] and summary_files[i] are one develop run's."""
+    """The tables of bdnn.layout.TABLES; curve_files[i] and summary_files[i] are one develop run's
+    (the task-transfer tables are empty where that experiment is off)."""
     if len(curve_files) != len(summary_files):
         raise BDNNError(f"{len(curve_files)} curve files but {len(summary_files)} summaries: give one of each per run")
     curves, summaries = [], []
@@ -44,20 +46,31 @@ def collect(
         curve = _read(curve_file, pd.read_csv)
         curves.append(curve.assign(**keys)[RUN_KEYS + list(curve.columns)])
         summaries.append({k: s[k] for k in SUMMARY_COLUMNS})
-    transfer = [_read(f, pd.read_csv) for f in transfer_files]
+    transfer, transfer_summary = transfer_tables(transfer_files, transfer_summary_files)
+    task, task_summary = transfer_tables(task_transfer_files, task_transfer_summary_files)
+    return {
+        "curves": pd.concat(curves, ignore_index=True),
+        "summary": pd.DataFrame(summaries, columns=SUMMARY_COLUMNS),
+        "transfer": transfer,
+        "transfer_summary": transfer_summary,
+        "task_transfer": task,
+        "task_transfer_summary": task_summary,
+    }
+
+
+def transfer_tables(table_files: Sequence[str | Path], summary_files: Sequence[str | Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The curves of transfer jobs (their transfer.csv), and one row per seed, network and draw
+    from their summary.json."""
     networks = []
-    for f in transfer_summary_files:
+    for f in summary_files:
         s = _read(f, _json)
         for n, draw in s["draws"].items():
             networks.append(
                 {"seed": s["seed"], **{k: s[k] for k in NETWORK_KEYS}, "new_samples": int(n), **{k: draw[k] for k in DRAW_KEYS}}
             )
-    return {
-        "curves": pd.concat(curves, ignore_index=True),
-        "summary": pd.DataFrame(summaries, columns=SUMMARY_COLUMNS),
-        "transfer": pd.concat(transfer, ignore_index=True),
-        "transfer_summary": pd.DataFrame(networks, columns=TRANSFER_SUMMARY_COLUMNS),
-    }
+    curves = [_read(f, pd.read_csv) for f in table_files]
+    table = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=TRANSFER_COLUMNS)
+    return table, pd.DataFrame(networks, columns=TRANSFER_SUMMARY_COLUMNS)
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:

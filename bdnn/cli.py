@@ -13,7 +13,7 @@ from typing import Any
 
 from bdnn import BDNNError, __version__
 from bdnn.config import ConfigError, job_config, load_config, settings_key
-from bdnn.layout import DEVELOP_FILES, NETWORKS, TRANSFER_FILES, tables
+from bdnn.layout import DEVELOP_FILES, NETWORKS, TABLES, TRANSFER_FILES, tables
 
 DEFAULT_CONFIG = Path("config/config.yaml")
 
@@ -145,14 +145,21 @@ def cmd_transfer(args: argparse.Namespace) -> None:
     from bdnn.checkpoint import load_checkpoint
     from bdnn.develop import develop
     from bdnn.train import resolve_device
-    from bdnn.transfer import run_transfer
+    from bdnn.transfer import Start, run_task_transfer, run_transfer
 
     threads = _threads(args.threads)
     cfg = _config(args)
-    key = settings_key(cfg, "transfer")
-    _check_settings(args, key)
     t = cfg["transfer"]
-    job, name, mnist, task = _job(cfg, t["classes"], t["samples"], args.seed)
+    if args.other_task:
+        if cfg["task_transfer"] is None:
+            raise ConfigError("--other-task: the config's task_transfer is null (off)")
+        key, source = settings_key(cfg, "transfer", "task_transfer"), cfg["task_transfer"]["from"]
+    else:
+        key, source = settings_key(cfg, "transfer"), t["classes"]
+    _check_settings(args, key)
+    job, name, mnist, task = _job(cfg, source, t["samples"], args.seed)
+    if args.other_task:  # its draws avoid those of the main transfer: the job needs that subset too
+        job["classes"][t["classes"]] = cfg["classes"][t["classes"]]
     device = resolve_device(job["runtime"]["device"])
     if args.model:
         developed, _, meta = load_checkpoint(args.model, expect_in=784, expect_out=task.n_classes, device=device)
@@ -170,12 +177,15 @@ def cmd_transfer(args: argparse.Namespace) -> None:
         log(f"developing the network on {t['samples']} samples first (pass --model to reuse one)")
         res = develop(task, job, args.seed, device)
         developed, peak_iteration = res.model, res.summary["peak_iteration"]
-    res = run_transfer(mnist, task, args.network, developed, peak_iteration, job, args.seed, device, log=log)
-    identity = {"classes": name, "samples": t["samples"], "seed": args.seed, "settings": key}
+    start = Start(task, developed, peak_iteration, job, args.seed, device)
+    res = (run_task_transfer if args.other_task else run_transfer)(mnist, args.network, start, log=log)
+    experiment = "task_transfer" if args.other_task else "transfer"
+    identity = {"classes": name, "samples": t["samples"], "seed": args.seed, "settings": key, "experiment": experiment}
     res.save(args.out, job, identity, _runtime(threads, device))
     s = res.summary
     log(
-        f"transfer of the {s['network']} network ({s['hidden']} hidden, accuracy {s['accuracy_before']:.4f} after {s['epochs']} epochs"
+        f"{'task ' if args.other_task else ''}transfer of the {s['network']} network ({s['hidden']} hidden, "
+        f"accuracy {s['accuracy_before']:.4f} after {s['epochs']} epochs"
         f"{'' if s['reached_target'] else ', target NOT reached'}) done in {s['seconds']:.1f}s -> {args.out}"
     )
 
@@ -201,7 +211,7 @@ def cmd_validate(args: argparse.Namespace) -> None:
 def cmd_aggregate(args: argparse.Namespace) -> None:
     from bdnn.aggregate import collect, write_table
 
-    frames = collect(args.curves, args.summaries, args.transfer, args.transfer_summaries)
+    frames = collect(args.curves, args.summaries, args.transfer, args.transfer_summaries, args.task_transfer, args.task_transfer_summaries)
     for name, path in tables(args.out).items():
         log(f"wrote {write_table(frames[name], path)}")
 
@@ -209,14 +219,15 @@ def cmd_aggregate(args: argparse.Namespace) -> None:
 def cmd_figures(args: argparse.Namespace) -> None:
     from bdnn.plots import make_figures
 
-    for path in make_figures(args.curves, args.summary, args.transfer, args.transfer_summary, args.out):
+    tables = {name: getattr(args, name) for name in TABLES}
+    for path in make_figures(tables, args.out):
         log(f"wrote {path}")
 
 
 def cmd_claims(args: argparse.Namespace) -> None:
     from bdnn.claims import write_claims
 
-    for path in write_claims(_config(args), args.curves, args.transfer_summary, args.out, args.data, args.html):
+    for path in write_claims(_config(args), args.curves, args.transfer_summary, args.task_transfer_summary, args.out, args.data, args.html):
         log(f"wrote {path}")
 
 
@@ -315,6 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--model", help="developed network (model.pt of the develop run on transfer.samples); else developed here")
     p.add_argument("--develop-summary", metavar="JSON", help="summary.json of the develop run of --model (its peak iteration)")
+    p.add_argument("--other-task", action="store_true", help="transfer to another task (config key task_transfer): "
+                   "a network of task_transfer.from gets a new output layer and learns task_transfer.to")  # fmt: skip
     p.set_defaults(func=cmd_transfer)
 
     p = command(
@@ -336,11 +349,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--summaries", nargs="+", required=True, metavar="JSON", help="summary.json of each develop run, in the same order")
     p.add_argument("--transfer", nargs="+", required=True, metavar="CSV", help="transfer.csv of each transfer run")
     p.add_argument("--transfer-summaries", nargs="+", required=True, metavar="JSON", help="summary.json of each transfer run")
+    p.add_argument("--task-transfer", nargs="*", default=[], metavar="CSV", help="transfer.csv of each task-transfer run")
+    p.add_argument("--task-transfer-summaries", nargs="*", default=[], metavar="JSON", help="summary.json of each task-transfer run")
     p.add_argument("--out", required=True, metavar="DIR", help="folder of the tables")
     p.set_defaults(func=cmd_aggregate)
 
     p = command("figures", "Fig. 3 and Fig. 4 from the tables", "Draw Fig. 3 and Fig. 4 (png and pdf).", config=False)
-    tables_in(p, "curves", "summary", "transfer", "transfer_summary")
+    tables_in(p, *TABLES)
     p.add_argument("--out", required=True, metavar="DIR", help="figures folder")
     p.set_defaults(func=cmd_figures)
 
@@ -349,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the paper's claims against the tables",
         "Write claims.md: each claim's evidence and verdict under the four readings of S and E.",
     )
-    tables_in(p, "curves", "transfer_summary")
+    tables_in(p, "curves", "transfer_summary", "task_transfer_summary")
     p.add_argument("--out", required=True, metavar="FILE", help="claims.md to write")
     p.add_argument("--data", metavar="JSON", help="also write the verdicts and their statistics here (claims.json)")
     p.add_argument("--html", metavar="HTML", help="also write the claims as a web page here (claims.html, for the report)")

@@ -153,6 +153,27 @@ def check_semantics(cfg: Mapping[str, Any], check_transfer: bool = True) -> None
                 )
     if check_transfer:
         check_transfer_keys(cfg)
+        check_task_transfer_keys(cfg)
+
+
+def check_task_transfer_keys(cfg: Mapping[str, Any]) -> None:
+    """task_transfer.* must name a class subset, a disjoint new task, and divisible draws."""
+    tt = cfg["task_transfer"]
+    if tt is None:
+        return
+    if tt["from"] not in cfg["classes"]:
+        raise ConfigError(
+            f"config key task_transfer.from: {tt['from']!r} is not a key of classes ({', '.join(cfg['classes'])}); "
+            "name one, or set task_transfer: null to switch the transfer to another task off"
+        )
+    shared = sorted(set(tt["to"]) & set(cfg["classes"][tt["from"]]))
+    if shared:
+        raise ConfigError(f"config key task_transfer.to: digit(s) {shared} are also in {tt['from']!r}: the new task must be another one")
+    for n in tt["new_samples"]:
+        if n % len(tt["to"]):
+            raise ConfigError(
+                f"config key task_transfer.new_samples: {n} does not divide by the {len(tt['to'])} classes of task_transfer.to"
+            )
 
 
 def check_transfer_keys(cfg: Mapping[str, Any]) -> None:

@@ -7,6 +7,7 @@ the constants here. Every argument may be a Snakemake wildcard such as "{seed}".
     <results>/config.yaml                                      the validated config the jobs read
     <results>/develop/<settings>/<classes>/<samples>/seed<seed>/{curve.csv,summary.json,model.pt}
     <results>/transfer/<settings>/<network>/seed<seed>/{transfer.csv,summary.json}
+    <results>/task_transfer/<settings>/<network>/seed<seed>/{transfer.csv,summary.json}
     <results>/{logs,benchmarks,tracking}/<job>.{log,tsv,json}  <job> = develop/... or transfer/...
     <results>/{curves,summary,transfer,transfer_summary}.csv, <results>/claims.{md,json,html}
     <figures>/{fig3,fig4}.{png,pdf}
@@ -23,8 +24,15 @@ from bdnn.config import schema_enum
 
 DEVELOP_FILES = {"curve": "curve.csv", "summary": "summary.json", "model": "model.pt"}
 TRANSFER_FILES = {"table": "transfer.csv", "summary": "summary.json"}
-TABLES = {"curves": "curves.csv", "summary": "summary.csv", "transfer": "transfer.csv", "transfer_summary": "transfer_summary.csv"}
-FIGURES = ("fig3", "fig4", "transfer_controls")
+TABLES = {
+    "curves": "curves.csv",
+    "summary": "summary.csv",
+    "transfer": "transfer.csv",
+    "transfer_summary": "transfer_summary.csv",
+    "task_transfer": "task_transfer.csv",
+    "task_transfer_summary": "task_transfer_summary.csv",
+}
+FIGURES = ("fig3", "fig4", "transfer_controls", "task_transfer")
 FIGURE_FORMATS = ("png", "pdf")
 CONFIG_FILE = "config.yaml"
 CLAIMS_FILE = "claims.md"
@@ -75,6 +83,9 @@ SUMMARY_COLUMNS = [*RUN_KEYS, *PEAK_KEYS]
 # The networks of the transfer experiment: the developed one and its controls (docs/method.md).
 NETWORKS = ("pruned", "unpruned", "unpruned_epochs", "scratch", "random")
 CONTROLS = NETWORKS[1:]
+# The networks of the transfer to another task; `scratch` there never saw the first task.
+TASK_NETWORKS = ("pruned", "unpruned", "scratch")
+EXPERIMENTS = ("transfer", "task_transfer")
 # transfer.csv: ERROR_COLUMNS are the measurements (MLflow metrics with step = step).
 ERROR_COLUMNS = ["error_new", "error_test"]
 TRANSFER_COLUMNS = ["seed", "network", "hidden", "new_samples", "step", "epoch", *ERROR_COLUMNS]
@@ -89,13 +100,15 @@ def develop_job(settings: str, classes: str, samples: int | str, seed: int | str
     return f"develop/{settings}/{classes}/{samples}/seed{seed}"
 
 
-def transfer_job(settings: str, network: str, seed: int | str) -> str:
-    """The id of a transfer job (one network kind of NETWORKS), relative to the results folder."""
-    return f"transfer/{settings}/{network}/seed{seed}"
+def transfer_job(settings: str, network: str, seed: int | str, experiment: str = "transfer") -> str:
+    """The id of a transfer job, relative to the results folder: one network kind (NETWORKS) of
+    the transfer experiment, or (experiment "task_transfer", TASK_NETWORKS) of the transfer to
+    another task."""
+    return f"{experiment}/{settings}/{network}/seed{seed}"
 
 
 def job_files(results: str | Path, job: str) -> dict[str, str]:
-    """The result files of a job (develop or transfer), by role."""
+    """The result files of a job (develop, transfer or task_transfer), by role."""
     names = DEVELOP_FILES if job.startswith("develop/") else TRANSFER_FILES
     return {role: f"{results}/{job}/{name}" for role, name in names.items()}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from bdnn.files import atomic_path, write_text  # noqa: E402
-from bdnn.layout import FIGURE_FORMATS, NETWORKS  # noqa: E402
+from bdnn.layout import FIGURE_FORMATS, NETWORKS, TASK_NETWORKS  # noqa: E402
 from bdnn.provenance import git_commit, machine  # noqa: E402
 from bdnn.stats import mean_interval  # noqa: E402
 
@@ -151,16 +151,28 @@ def fig4(summary: pd.DataFrame, transfer: pd.DataFrame, transfer_summary: pd.Dat
     return _save(fig, base)
 
 
-def transfer_controls(transfer: pd.DataFrame, transfer_summary: pd.DataFrame, base: Path) -> list[Path]:
+def transfer_controls(
+    transfer: pd.DataFrame,
+    transfer_summary: pd.DataFrame,
+    base: Path,
+    networks: Sequence[str] = NETWORKS,
+    title: str = "Transfer: the developed (pruned) network against its controls",
+) -> list[Path]:
     """The developed network and every control during transfer training, one panel per draw, and
-    the paired differences (mean over seeds, band min-max)."""
+    the paired differences (mean over seeds, band min-max). An empty table (the experiment is
+    off) gives a figure that says so."""
     draws = sorted(transfer["new_samples"].unique(), reverse=True)
+    if not draws:
+        fig, ax = plt.subplots(figsize=(6, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, f"{title}: not run (off in the config)", ha="center", va="center")
+        return _save(fig, base)
     fig, axes = plt.subplots(1, 1 + len(draws), figsize=(5.5 * (1 + len(draws)), 4.6))
     letters = iter("ABCDEF")
     for ax, n in zip(axes[:-1], draws, strict=True):
-        _transfer_panel(ax, transfer, n, NETWORKS, next(letters))
+        _transfer_panel(ax, transfer, n, networks, next(letters))
     _differences_panel(axes[-1], transfer_summary, next(letters))
-    fig.suptitle("Transfer: the developed (pruned) network against its controls, mean over seeds (band min-max)")
+    fig.suptitle(f"{title}, mean over seeds (band min-max)")
     fig.tight_layout()
     return _save(fig, base)
 
@@ -189,19 +201,22 @@ FIGURE_TEXT = {
     "fig4": "(A) hidden size at the F peak against the sample count, 10 vs 5 classes; (B, C) error on the new samples "
     "during transfer, developed vs accuracy-matched un-pruned network; (D) paired differences of every control",
     "transfer_controls": "the developed network and its four controls during transfer, and the paired differences with 95% intervals",
+    "task_transfer": "beyond the paper: the networks of digits 0-4 (developed, accuracy-matched un-pruned, and a fresh "
+    "one of the developed size) with a new output layer learning digits 5-9, and the paired differences",
 }
 
 
-def make_figures(
-    curves: str | Path, summary: str | Path, transfer: str | Path, transfer_summary: str | Path, out: str | Path
-) -> list[Path]:
-    """<out>/fig3.*, fig4.* and transfer_controls.* (bdnn.layout.FIGURES) from the results tables,
-    and <out>/README.md where the figures' bytes changed (see record_figures)."""
+def make_figures(tables: Mapping[str, str | Path], out: str | Path) -> list[Path]:
+    """<out>/{fig3,fig4,transfer_controls,task_transfer}.* (bdnn.layout.FIGURES) from the results
+    tables (by their bdnn.layout.TABLES names), and <out>/README.md where the figures' bytes
+    changed (see record_figures)."""
     out = Path(out)
-    transfer_df, ts = pd.read_csv(transfer), pd.read_csv(transfer_summary)
-    paths = fig3(pd.read_csv(curves), out / "fig3")
-    paths += fig4(pd.read_csv(summary), transfer_df, ts, out / "fig4")
-    paths += transfer_controls(transfer_df, ts, out / "transfer_controls")
+    t = {name: pd.read_csv(path) for name, path in tables.items()}
+    paths = fig3(t["curves"], out / "fig3")
+    paths += fig4(t["summary"], t["transfer"], t["transfer_summary"], out / "fig4")
+    paths += transfer_controls(t["transfer"], t["transfer_summary"], out / "transfer_controls")
+    title = "Transfer to another task: new output layer, digits 5-9"
+    paths += transfer_controls(t["task_transfer"], t["task_transfer_summary"], out / "task_transfer", TASK_NETWORKS, title)
     return paths + record_figures(out, paths)
 
 

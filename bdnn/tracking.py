@@ -168,9 +168,10 @@ def track_result(cfg: Mapping[str, Any], kind: str, result: Path, sweep_file: st
         )
     else:
         table, keys = result / names["table"], ERROR_COLUMNS
-        network = summary["network"]
-        name = f"transfer-{network}-seed{seed}"
-        key = transfer_job(summary["settings"], network, seed)
+        network, experiment = summary["network"], summary.get("experiment", "transfer")
+        name = f"{experiment.replace('_', '-')}-{network}-seed{seed}"
+        key = transfer_job(summary["settings"], network, seed, experiment)
+        kind = experiment  # the run's `kind` tag: transfer or task_transfer
         scalars = {"classes": classes, "developed_on_samples": summary["samples"], "seed": seed, "network": network}
         draws = ", ".join(f"{int(n):,} new samples {d['auc_error_new']:.2%}" for n, d in summary["draws"].items())
         note = (
@@ -241,11 +242,24 @@ def claims_metrics(claims: Mapping[str, Any]) -> dict[str, float]:
         "claim3_counts_smaller": reading["claim3"]["statistic"],
         "claim3_p": reading["claim3"]["p"],
     }
-    for control, draws in claims["claim4_controls"].items():
-        for n, c in draws.items():
-            out[f"claim4_{control}_{n}_difference"] = c["statistic"]
-            out[f"claim4_{control}_{n}_p"] = c["p"]
+    for prefix, controls in (("claim4", claims["claim4_controls"]), ("task_transfer", claims["task_transfer_controls"])):
+        for control, draws in controls.items():
+            for n, c in draws.items():
+                out[f"{prefix}_{control}_{n}_difference"] = c["statistic"]
+                out[f"{prefix}_{control}_{n}_p"] = c["p"]
     return {k: float(v) for k, v in out.items() if v is not None}
+
+
+NOTE_LIMIT = 7500  # MLflow keeps tag values up to 8,000 characters
+
+
+def run_note(markdown: str, limit: int = NOTE_LIMIT) -> str:
+    """A run description from a markdown text: whole, or cut at the last line that fits, with a
+    pointer to the full text among the run's artifacts."""
+    if len(markdown) <= limit:
+        return markdown
+    tail = "\n\n*(cut here to fit MLflow's limit: the full text is the artifact results/claims.md)*\n"
+    return markdown[: markdown.rfind("\n", 0, limit - len(tail))] + tail
 
 
 def track_sweep_results(
@@ -264,7 +278,7 @@ def track_sweep_results(
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        client.set_tag(run_id, "mlflow.note.content", claims_md.read_text())
+        client.set_tag(run_id, "mlflow.note.content", run_note(claims_md.read_text()))
         client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
         for f in files:
             client.log_artifact(run_id, str(f), artifact_path="results" if f.suffix in (".csv", ".md", ".json") else "figures")

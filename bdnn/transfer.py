@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from bdnn.data import MNIST, Split, Task, new_samples
+from bdnn.data import MNIST, Split, Task, make_split, make_task, new_samples, rng_for, stratified_indices
 from bdnn.develop import develop
 from bdnn.files import write_csv, write_json
-from bdnn.layout import NETWORKS, TRANSFER_COLUMNS, TRANSFER_FILES
+from bdnn.layout import NETWORKS, TASK_NETWORKS, TRANSFER_COLUMNS, TRANSFER_FILES
 from bdnn.model import PrunableMLP, build_model
 from bdnn.train import Tensors, check_finite, evaluate, make_generator, stream_seed, train_epoch
 
@@ -120,16 +121,20 @@ def train_for(model: PrunableMLP, data: Tensors, cfg: Mapping[str, Any], epochs:
     return model
 
 
-def prepare(
-    kind: str,
-    task: Task,
-    developed: PrunableMLP,
-    peak_iteration: int,
-    cfg: Mapping[str, Any],
-    seed: int,
-    device: torch.device,
-    log: Log | None = None,
-) -> tuple[PrunableMLP, dict[str, Any]]:
+@dataclass(frozen=True)
+class Start:
+    """What a transfer job starts from: the develop run's task and developed network (and the
+    iteration of its peak), the job's config, seed and device."""
+
+    task: Task
+    developed: PrunableMLP
+    peak_iteration: int
+    cfg: Mapping[str, Any]
+    seed: int
+    device: torch.device
+
+
+def prepare(kind: str, start: Start, log: Log | None = None) -> tuple[PrunableMLP, dict[str, Any]]:
     """The network of one kind (bdnn.layout.NETWORKS), trained on the develop run's samples, and
     what it received: its evaluation accuracy, epochs, and whether it reached its target.
 
@@ -139,12 +144,13 @@ def prepare(
     developed size (its own seed stream) trained that long; random: the same schedule and
     retraining, neurons removed at random down to the developed size.
     """
+    task, cfg, seed, device = start.task, start.cfg, start.seed, start.device
     train_data = Tensors.of(task.train, task.n_classes, device)
     test = Tensors.of(task.test, task.n_classes, device)
     eval_data = test if task.validation is None else Tensors.of(task.validation, task.n_classes, device)
-    developed = developed.to(device)
+    developed = start.developed.to(device)
     target = evaluate(developed, eval_data)[0]
-    epochs = developed_epochs(cfg, peak_iteration)
+    epochs = developed_epochs(cfg, start.peak_iteration)
     reached = True
     if kind == "pruned":
         model = developed
@@ -175,35 +181,33 @@ def prepare(
     }
 
 
-def run_transfer(
-    mnist: MNIST,
-    task: Task,
-    kind: str,
-    developed: PrunableMLP,
-    peak_iteration: int,
-    cfg: Mapping[str, Any],
-    seed: int,
-    device: torch.device,
-    log: Log | None = None,
-) -> TransferResult:
+def curve_summary(curve: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    """Per draw: the area under error_new (curve_area), the final errors and the best test error."""
+    return {
+        "auc_error_new": curve_area([r["step"] for r in curve], [r["error_new"] for r in curve]),
+        "final_error_new": curve[-1]["error_new"],
+        "final_error_test": curve[-1]["error_test"],
+        "best_error_test": min(r["error_test"] for r in curve),
+    }
+
+
+def run_transfer(mnist: MNIST, kind: str, start: Start, log: Log | None = None) -> TransferResult:
     """One network of the transfer experiment (see `prepare`), trained on each draw of unseen
     samples; error_new / error_test per logged step, and per draw the area under error_new."""
     t0 = time.perf_counter()
-    model, info = prepare(kind, task, developed, peak_iteration, cfg, seed, device, log)
-    test = Tensors.of(task.test, task.n_classes, device)
+    model, info = prepare(kind, start, log)
+    task = start.task
+    test = Tensors.of(task.test, task.n_classes, start.device)
     rows: list[dict[str, Any]] = []
     draws: dict[str, dict[str, float]] = {}
-    for n in cfg["transfer"]["new_samples"]:
+    for n in start.cfg["transfer"]["new_samples"]:
         if log:
             log(f"transfer: {kind} network ({model.n_hidden} hidden) on {n} new samples")
-        curve = transfer_curve(model, kind, new_samples(mnist, task, n, seed), test, task.n_classes, cfg, seed, device)
+        curve = transfer_curve(
+            model, kind, new_samples(mnist, task, n, start.seed), test, task.n_classes, start.cfg, start.seed, start.device
+        )
         rows += curve
-        draws[str(n)] = {
-            "auc_error_new": curve_area([r["step"] for r in curve], [r["error_new"] for r in curve]),
-            "final_error_new": curve[-1]["error_new"],
-            "final_error_test": curve[-1]["error_test"],
-            "best_error_test": min(r["error_test"] for r in curve),
-        }
+        draws[str(n)] = curve_summary(curve)
     return TransferResult(rows=rows, summary={**info, "draws": draws, "seconds": time.perf_counter() - t0})
 
 
@@ -214,3 +218,68 @@ def curve_area(steps: Sequence[float], errors: Sequence[float]) -> float:
         return sum(errors) / len(errors)
     area = sum((errors[i] + errors[i + 1]) / 2 * (steps[i + 1] - steps[i]) for i in range(len(steps) - 1))
     return area / (steps[-1] - steps[0])
+
+
+# ---------------------------------------------------------------- transfer to another task
+NEW_HEAD_STREAM, TASK_STREAM = 5, 6
+
+
+def task_draws(mnist: MNIST, cfg: Mapping[str, Any], seed: int) -> dict[int, Split]:
+    """The training draws of the new task's digits (task_transfer.to), one per size: stratified,
+    disjoint from each other and from the same seed's draws of the main transfer experiment (its
+    training samples and every new-sample draw)."""
+    t, tt = cfg["transfer"], cfg["task_transfer"]
+    main = make_task(mnist, cfg["classes"][t["classes"]], t["samples"], seed)
+    used = [main.train.index, *(new_samples(mnist, main, n, seed).index for n in t["new_samples"])]
+    draws = {}
+    for n in tt["new_samples"]:
+        idx = stratified_indices(mnist.train_labels, tt["to"], n, rng_for(seed, TASK_STREAM, n), exclude=np.concatenate(used))
+        used.append(idx)
+        draws[n] = make_split(mnist.train_images, mnist.train_labels, idx, tt["to"])
+    return draws
+
+
+def new_head(model: PrunableMLP, n_out: int, cfg: Mapping[str, Any], seed: int) -> PrunableMLP:
+    """A copy of `model` with a fresh output layer of `n_out` units, initialised as bdnn.model
+    initialises one (from its own random stream); the hidden layer is kept."""
+    fresh = build_model({**cfg, "hidden_init": model.n_hidden}, n_out, stream_seed(seed, NEW_HEAD_STREAM), model.hidden.weight.device)
+    out = copy.deepcopy(model)
+    out.output = fresh.output
+    return out
+
+
+def run_task_transfer(mnist: MNIST, kind: str, start: Start, log: Log | None = None) -> TransferResult:
+    """Beyond the paper: the network of one kind (bdnn.layout.TASK_NETWORKS) of the develop run of
+    task_transfer.from gets a new output layer and learns the digits task_transfer.to from each
+    draw (task_draws); error on the draw and on those digits' test images per logged step.
+    `scratch` here is a fresh network of the developed size that never saw the first task."""
+    t0 = time.perf_counter()
+    if kind not in TASK_NETWORKS:
+        raise ValueError(f"unknown network kind {kind!r} for the task transfer: one of {TASK_NETWORKS}")
+    if kind == "scratch":
+        size = start.developed.n_hidden
+        model = build_model({**start.cfg, "hidden_init": size}, start.task.n_classes, stream_seed(start.seed, SCRATCH_STREAM), start.device)
+        test = Tensors.of(start.task.test, start.task.n_classes, start.device)
+        info = {
+            "network": kind,
+            "hidden": size,
+            "accuracy_before": evaluate(model, test)[0],
+            "target": None,
+            "epochs": 0,
+            "reached_target": True,
+        }
+    else:
+        model, info = prepare(kind, start, log)
+    tt = start.cfg["task_transfer"]
+    new_task = make_task(mnist, tt["to"], min(tt["new_samples"]), start.seed)  # for its test images
+    test = Tensors.of(new_task.test, len(tt["to"]), start.device)
+    head = new_head(model, len(tt["to"]), start.cfg, start.seed)
+    rows: list[dict[str, Any]] = []
+    draws: dict[str, dict[str, float]] = {}
+    for n, draw in task_draws(mnist, start.cfg, start.seed).items():
+        if log:
+            log(f"task transfer: {kind} network ({head.n_hidden} hidden) on {n} samples of digits {tt['to']}")
+        curve = transfer_curve(head, kind, draw, test, len(tt["to"]), start.cfg, start.seed, start.device)
+        rows += curve
+        draws[str(n)] = curve_summary(curve)
+    return TransferResult(rows=rows, summary={**info, "to": tt["to"], "draws": draws, "seconds": time.perf_counter() - t0})

@@ -28,7 +28,7 @@ def test_settings_key_changes_with_the_method_not_with_the_sweep_lists():
     for same in (
         {"seeds": [0, 1, 2, 3, 4]},
         {"samples": [600]},
-        {"classes": {"0-9": list(range(10))}},
+        {"classes": {"0-9": list(range(10)), "0-4": [0, 1, 2, 3, 4], "odd": [1, 3, 5, 7, 9]}},
         {"results_dir": "elsewhere"},
         {"runtime": {"device": "cpu"}},
         {"mlflow": {"experiment": "x"}},
@@ -70,6 +70,9 @@ BAD = [
     ({"prune": {"fractoin": 0.2}}, r"unknown key in prune: 'fractoin'"),
     ({"fitness": {"stability": "entropy"}}, r"fitness\.stability: 'entropy' is not allowed; choose one of \['normalized', 'raw'\]"),
     ({"transfer": {"classes": "0-7"}}, r"transfer\.classes: '0-7' is not a key of classes"),
+    ({"classes": {"0-9": list(range(10))}}, r"task_transfer\.from: '0-4' is not a key of classes \(0-9\); .* task_transfer: null"),
+    ({"task_transfer": {"to": [4, 5]}}, r"task_transfer\.to: digit\(s\) \[4\] are also in '0-4'"),
+    ({"task_transfer": {"new_samples": [1201]}}, r"task_transfer\.new_samples: 1201 does not divide by the 5 classes"),
 ]
 
 

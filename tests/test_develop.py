@@ -13,7 +13,7 @@ from bdnn.develop import develop
 from bdnn.layout import CURVE_COLUMNS, NETWORKS, TIMING_COLUMNS
 from bdnn.model import build_model
 from bdnn.train import NumericalError, stream_seed
-from bdnn.transfer import SCRATCH_STREAM, prepare, run_transfer
+from bdnn.transfer import SCRATCH_STREAM, Start, new_head, prepare, run_task_transfer, run_transfer, task_draws
 
 
 @pytest.fixture
@@ -133,10 +133,8 @@ def test_transfer_of_each_network_records_errors_and_what_it_received(mnist, tin
     task = make_task(mnist, list(range(10)), 200, seed=0)
     dev = develop(task, tiny_cfg, seed=0)
     epochs = tiny_cfg["initial_epochs"] + dev.summary["peak_iteration"] * tiny_cfg["retrain_epochs"]
-    out = {
-        kind: run_transfer(mnist, task, kind, dev.model, dev.summary["peak_iteration"], tiny_cfg, 0, torch.device("cpu"))
-        for kind in NETWORKS
-    }
+    start = Start(task, dev.model, dev.summary["peak_iteration"], tiny_cfg, 0, torch.device("cpu"))
+    out = {kind: run_transfer(mnist, kind, start) for kind in NETWORKS}
     s = {kind: r.summary for kind, r in out.items()}
     size = dev.model.n_hidden
     assert s["pruned"]["hidden"] == s["scratch"]["hidden"] == s["random"]["hidden"] == size
@@ -153,7 +151,7 @@ def test_transfer_of_each_network_records_errors_and_what_it_received(mnist, tin
         assert draw["final_error_new"] == errors[-1]["error_new"] and draw["best_error_test"] == min(e["error_test"] for e in errors)
         json.dumps(r.summary)
     # the same sample order and draws for every network: the pruned network's curve does not depend on the job
-    again = run_transfer(mnist, task, "pruned", dev.model, dev.summary["peak_iteration"], tiny_cfg, 0, torch.device("cpu"))
+    again = run_transfer(mnist, "pruned", start)
     assert again.rows == out["pruned"].rows
 
 
@@ -163,7 +161,7 @@ def test_controls_scratch_and_random_are_what_they_claim(mnist, tiny_cfg):
     cpu = torch.device("cpu")
     # scratch: with no training it is exactly a fresh network of the developed size from its own stream
     untrained = {**tiny_cfg, "initial_epochs": 0}
-    scratch, info = prepare("scratch", task, dev.model, 0, untrained, 0, cpu)
+    scratch, info = prepare("scratch", Start(task, dev.model, 0, untrained, 0, cpu))
     fresh = build_model({**tiny_cfg, "hidden_init": dev.model.n_hidden}, 10, stream_seed(0, SCRATCH_STREAM))
     assert info["epochs"] == 0 and scratch.n_hidden == dev.model.n_hidden
     for a, b in zip(scratch.state_dict().values(), fresh.state_dict().values(), strict=True):
@@ -173,8 +171,31 @@ def test_controls_scratch_and_random_are_what_they_claim(mnist, tiny_cfg):
     # random: the same schedule down to the developed size; Eq. 1's run down to that size shares its
     # initial training, sample order and retraining, so equal weights would mean equal choices
     eq1 = develop(task, {**tiny_cfg, "prune": {**tiny_cfg["prune"], "min_hidden": dev.model.n_hidden}}, 0, cpu)
-    random_net, info = prepare("random", task, dev.model, dev.summary["peak_iteration"], tiny_cfg, 0, cpu)
+    random_net, info = prepare("random", Start(task, dev.model, dev.summary["peak_iteration"], tiny_cfg, 0, cpu))
     assert random_net.n_hidden == dev.model.n_hidden == eq1.final.n_hidden
     assert info["epochs"] == tiny_cfg["initial_epochs"] + eq1.summary["iterations"] * tiny_cfg["retrain_epochs"]
     assert [r["hidden"] for r in eq1.curve] == [r["hidden"] for r in dev.curve[: len(eq1.curve)]]  # the same schedule
     assert not torch.equal(random_net.hidden.weight, eq1.final.hidden.weight)
+
+
+def test_transfer_to_another_task_keeps_the_hidden_layer_and_uses_unseen_draws(mnist, tiny_cfg):
+    cfg = {**tiny_cfg, "task_transfer": {"from": "0-4", "to": [5, 6, 7, 8, 9], "new_samples": [50, 100]}}
+    task = make_task(mnist, [0, 1, 2, 3, 4], 100, seed=0)
+    dev = develop(task, cfg, seed=0)
+    head = new_head(dev.model, 5, cfg, seed=0)
+    assert head.n_out == 5 and torch.equal(head.hidden.weight, dev.model.hidden.weight)  # the hidden layer is kept
+    assert not torch.equal(head.output.weight, dev.model.output.weight)  # a fresh output layer
+    draws = task_draws(mnist, cfg, seed=0)
+    main = make_task(mnist, list(range(10)), cfg["transfer"]["samples"], seed=0)
+    seen = set(main.train.index)
+    assert sorted(draws) == [50, 100] and not set(draws[50].index) & set(draws[100].index)
+    for d in draws.values():
+        assert not set(d.index) & seen and set(mnist.train_labels[d.index]) == {5, 6, 7, 8, 9}
+        assert sorted(set(d.y.tolist())) == [0, 1, 2, 3, 4]  # remapped to the new head's units
+    start = Start(task, dev.model, dev.summary["peak_iteration"], cfg, 0, torch.device("cpu"))
+    results = {kind: run_task_transfer(mnist, kind, start) for kind in ("pruned", "unpruned", "scratch")}
+    assert results["scratch"].summary["epochs"] == 0 and results["scratch"].summary["hidden"] == dev.model.n_hidden
+    assert results["unpruned"].summary["hidden"] == cfg["hidden_init"]
+    for r in results.values():
+        assert set(r.summary["draws"]) == {"50", "100"}
+        assert [row["step"] for row in r.rows if row["new_samples"] == 50] == [0, 5]  # 5 steps an epoch, logged every 5

@@ -233,7 +233,7 @@ def test_ten_jobs_logging_at_once_to_one_sqlite_store_lose_nothing(baseline, tmp
     assert init.returncode == 0, init.stderr
     jobs = [["develop", str(d)] for d in sorted({p.parent for p in (res / "develop").rglob("curve.csv")})]
     jobs += [["transfer", str(d)] for d in sorted({p.parent for p in (res / "transfer").rglob("transfer.csv")})]
-    assert len(jobs) == 8 + 2 * 5
+    assert len(jobs) == 8 + 2 * (5 + 3)  # develop; transfer and task-transfer networks x seeds
 
     def launch():
         return [
@@ -254,7 +254,7 @@ def test_ten_jobs_logging_at_once_to_one_sqlite_store_lose_nothing(baseline, tmp
     client = _client(f"sqlite:///{res}/mlflow.db")
     exp = client.get_experiment_by_name("bdnn-sp-test")
     runs = client.search_runs([exp.experiment_id], max_results=1000)
-    assert len(runs) == 19
+    assert len(runs) == 25
     n_params = {}  # every run of a kind has all its params
     for run in runs:
         kind = run.data.tags["kind"]
@@ -273,7 +273,7 @@ def test_ten_jobs_logging_at_once_to_one_sqlite_store_lose_nothing(baseline, tmp
     for p in procs:
         p.communicate(timeout=300)
         assert p.returncode == 0
-    assert len(client.search_runs([exp.experiment_id], max_results=1000)) == 19
+    assert len(client.search_runs([exp.experiment_id], max_results=1000)) == 25
 
 
 def _start_server(port: int, store: Path) -> subprocess.Popen:
@@ -362,16 +362,16 @@ def test_dead_then_dying_tracking_server_loses_no_results_and_rerun_completes(ba
         _stop(server)
         run.communicate(timeout=300)
         partial = len(list((work / "results" / "tracking").rglob("seed*.json")))
-        assert partial < 18
+        assert partial < 24
         server = _start_server(port, store)
         final = snakemake(work, cache=mnist_cache, env=env)
         assert "rule develop:" not in final.stdout + final.stderr
-        assert len(list((work / "results" / "tracking").rglob("seed*.json"))) == 18
+        assert len(list((work / "results" / "tracking").rglob("seed*.json"))) == 24
         client = _client(uri)
         exp = client.get_experiment_by_name("bdnn-sp-test")
         runs = client.search_runs([exp.experiment_id], max_results=1000)
         keys = [r.data.tags["bdnn_run_key"] for r in runs]
-        assert len(keys) == len(set(keys)) == 19
+        assert len(keys) == len(set(keys)) == 25
         assert all(r.info.status == "FINISHED" for r in runs)
     finally:
         _stop(server)

@@ -28,7 +28,7 @@ import pytest
 import yaml
 from conftest import REPO, TEST_CONFIG, VENV_BIN, free_port
 
-from bdnn.layout import NETWORKS, TIMING_COLUMNS
+from bdnn.layout import NETWORKS, TASK_NETWORKS, TIMING_COLUMNS
 from bdnn.layout import TABLES as TABLE_FILES
 
 pytestmark = pytest.mark.slow
@@ -313,7 +313,10 @@ def test_sweep_on_a_local_slurm_cluster_matches_a_local_run(baseline, slurm_clus
     local, _ = baseline
     cache = Path(mnist_cache).resolve()
     cfg = yaml.safe_load(TEST_CONFIG.read_text())
-    n_jobs = {"develop": len(cfg["classes"]) * len(cfg["samples"]) * len(cfg["seeds"]), "transfer": len(cfg["seeds"]) * len(NETWORKS)}
+    n_jobs = {
+        "develop": len(cfg["classes"]) * len(cfg["samples"]) * len(cfg["seeds"]),
+        "transfer": len(cfg["seeds"]) * (len(NETWORKS) + len(TASK_NETWORKS)),
+    }
 
     _run_on_slurm(slurm_cluster, tmp_path / "slurm", cache, n_jobs)
 

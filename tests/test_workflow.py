@@ -10,7 +10,7 @@ import pytest
 import yaml
 from conftest import REPO, snakemake
 
-from bdnn.layout import NETWORKS
+from bdnn.layout import EXPERIMENTS, FIGURES, NETWORKS, TASK_NETWORKS
 
 pytestmark = pytest.mark.slow
 
@@ -71,6 +71,9 @@ def test_tables_have_the_fixed_columns(baseline):
     ts = pd.read_csv(work / "results" / "transfer_summary.csv")
     assert len(ts) == len(NETWORKS) * 2 * 2  # networks x seeds x draws
     assert set(ts.loc[ts.network == "scratch", "hidden"]) == set(ts.loc[ts.network == "pruned", "hidden"])
+    task = pd.read_csv(work / "results" / "task_transfer_summary.csv")
+    assert len(task) == len(TASK_NETWORKS) * 2 * 2 and set(task.new_samples) == {50, 100}
+    assert (task.loc[task.network == "scratch", "epochs"] == 0).all()
     assert (ts.loc[ts.network == "unpruned_epochs", "epochs"].to_numpy() == ts.loc[ts.network == "pruned", "epochs"].to_numpy()).all()
     # the summary's peak is the curve's first argmax of F
     for row in summary.itertuples():
@@ -82,14 +85,16 @@ def test_tables_have_the_fixed_columns(baseline):
 
 def test_figures_claims_and_logs(baseline):
     work, _ = baseline
-    for name in ("fig3.png", "fig3.pdf", "fig4.png", "fig4.pdf", "transfer_controls.png", "transfer_controls.pdf"):
+    for name in [f"{fig}.{fmt}" for fig in FIGURES for fmt in ("png", "pdf")]:
         assert (work / "figures" / name).stat().st_size > 10_000
     claims = (work / "results" / "claims.md").read_text()
     for n in "1234":
         assert f"## Claim {n}" in claims
     # the tiny sweep has 2 seeds: every verdict is inconclusive, with its evidence beside it
     # claims 1-3: 4 readings in the table and in the text; claim 4: its cell, the whole, each control and draw
-    assert claims.count("**inconclusive (n < 5)**") == 4 * 3 * 2 + 1 + 1 + len(NETWORKS[1:]) * 2
+    # and the task transfer: the whole and its two other networks per draw
+    assert claims.count("**inconclusive (n < 5)**") == 4 * 3 * 2 + 1 + 1 + len(NETWORKS[1:]) * 2 + 1 + 2 * 2
+    assert "## Beyond the paper: transfer to another task" in claims
     assert claims.count("n/a (not transferred)") == 3 and "Wilson interval" in claims and "sign-flip p" in claims
     for sub in ("develop", "transfer"):
         assert list((work / "results" / "benchmarks" / sub).rglob("*.tsv")), sub
@@ -100,8 +105,8 @@ def test_mlflow_runs_nested_with_params_metrics_artifacts(baseline):
     work, _ = baseline
     client, exp, runs = mlflow_runs(work)
     parents = [r for r in runs if r.data.tags.get("kind") == "sweep"]
-    children = [r for r in runs if r.data.tags.get("kind") in ("develop", "transfer")]
-    assert len(parents) == 1 and len(children) == 8 + 2 * len(NETWORKS) and len(runs) == 19
+    children = [r for r in runs if r.data.tags.get("kind") in ("develop", *EXPERIMENTS)]
+    assert len(parents) == 1 and len(children) == 8 + 2 * (len(NETWORKS) + len(TASK_NETWORKS)) and len(runs) == 25
     assert exp.artifact_location.startswith("file://") and f"{work}/results/mlartifacts" in exp.artifact_location
     parent = parents[0].info.run_id
     curves = pd.read_csv(work / "results" / "curves.csv")
@@ -132,13 +137,15 @@ def test_mlflow_runs_nested_with_params_metrics_artifacts(baseline):
 
 def test_parent_run_carries_the_results_and_ui_finds_the_store(baseline, tmp_path):
     from bdnn.config import load_config
-    from bdnn.tracking import ui_target
+    from bdnn.tracking import run_note, ui_target
 
     work, _ = baseline
     client, exp, runs = mlflow_runs(work)
     parent = next(r for r in runs if r.data.tags.get("kind") == "sweep")
     claims = (work / "results" / "claims.md").read_text()
-    assert parent.data.tags["mlflow.note.content"] == claims  # the overview renders it as markdown
+    note = parent.data.tags["mlflow.note.content"]  # the overview renders it as markdown
+    assert note == run_note(claims) and "## Verdicts" in note and len(note) <= 8000
+    assert note == claims or note.endswith("the full text is the artifact results/claims.md)*\n")
     data = json.loads((work / "results" / "claims.json").read_text())
     assert parent.data.metrics["claim2_spearman"] == pytest.approx(data["readings"][data["configured_reading"]]["claim2"]["statistic"])
     assert "claim4_scratch_100_difference" in parent.data.metrics
@@ -165,7 +172,7 @@ def test_second_run_does_nothing_and_retracking_adds_no_duplicates(baseline, mni
     proc = snakemake(work, cache=mnist_cache)
     assert "rule develop:" not in proc.stdout + proc.stderr
     _, _, runs = mlflow_runs(work)
-    assert len(runs) == 19
+    assert len(runs) == 25
     assert len(list((work / "results" / "tracking" / "develop").rglob("*.json"))) == 8
 
 
@@ -180,7 +187,7 @@ def test_adding_a_seed_runs_only_the_new_seeds_jobs(baseline, tmp_path, mnist_ca
     # 2 subsets x (3 counts x 3 seeds - 2 counts x 2 seeds already run) = 2 x 5 new develop jobs;
     # one new transfer job per network (seed 2); the sweep's parent run is reused
     assert counts["develop"] == "10" and counts["track_develop"] == "10", counts
-    n = str(len(NETWORKS))
+    n = str(len(NETWORKS) + len(TASK_NETWORKS))
     assert counts["transfer"] == n and counts["track_transfer"] == n and "track_init" not in counts, counts
     out = proc.stdout + proc.stderr
     for old in re.findall(r"wildcards: (.*)", out):
@@ -198,12 +205,14 @@ def test_default_config_dag_and_slurm_profile_parse(tmp_path, mnist_cache):
     proc = snakemake(tmp_path, "-n", cache=mnist_cache, config=REPO / "config" / "config.yaml")
     out = proc.stdout + proc.stderr
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
-    assert counts["develop"] == str(6 * 2 * 5) and counts["transfer"] == str(5 * len(NETWORKS))
+    assert counts["develop"] == str(6 * 2 * 5) and counts["transfer"] == str(5 * (len(NETWORKS) + len(TASK_NETWORKS)))
     assert counts["track_develop"] == str(6 * 2 * 5) and counts["aggregate"] == "1"
     args = ("-n", "--config", "seeds=[0, 3]", f"cache={mnist_cache}")
     proc = snakemake(tmp_path, *args, cache=mnist_cache, config=REPO / "config" / "config.yaml")
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout + proc.stderr, re.M))
-    assert counts["develop"] == str(6 * 2 * 2) and counts["transfer"] == str(2 * len(NETWORKS))  # a list on the command line works
+    assert counts["develop"] == str(6 * 2 * 2) and counts["transfer"] == str(
+        2 * (len(NETWORKS) + len(TASK_NETWORKS))
+    )  # a list on the command line works
     proc = snakemake(
         tmp_path,
         "-n",

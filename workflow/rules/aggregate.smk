@@ -6,8 +6,10 @@ rule aggregate:
     input:
         curves=sweep_develop_files("curve"),
         summaries=sweep_develop_files("summary"),
-        transfer=sweep_transfer_files("table"),
-        transfer_summaries=sweep_transfer_files("summary"),
+        transfer=sweep_transfer_files("transfer", "table"),
+        transfer_summaries=sweep_transfer_files("transfer", "summary"),
+        task_transfer=sweep_transfer_files("task_transfer", "table"),
+        task_transfer_summaries=sweep_transfer_files("task_transfer", "summary"),
     output:
         **TABLES,
     log:
@@ -18,7 +20,8 @@ rule aggregate:
         out=lambda w, output: os.path.dirname(output.curves),
     shell:
         "bdnn aggregate --curves {input.curves} --summaries {input.summaries} --transfer {input.transfer}"
-        " --transfer-summaries {input.transfer_summaries} --out {params.out} > {log} 2>&1"
+        " --transfer-summaries {input.transfer_summaries} --task-transfer {input.task_transfer}"
+        " --task-transfer-summaries {input.task_transfer_summaries} --out {params.out} > {log} 2>&1"
 
 
 rule figures:
@@ -38,7 +41,8 @@ rule figures:
         out=lambda w, output: os.path.dirname(output.fig3),
     shell:
         "bdnn figures --curves {input.curves} --summary {input.summary} --transfer {input.transfer}"
-        " --transfer-summary {input.transfer_summary} --out {params.out} > {log} 2>&1"
+        " --transfer-summary {input.transfer_summary} --task-transfer {input.task_transfer}"
+        " --task-transfer-summary {input.task_transfer_summary} --out {params.out} > {log} 2>&1"
 
 
 rule claims:
@@ -46,6 +50,7 @@ rule claims:
     input:
         curves=TABLES["curves"],
         transfer_summary=TABLES["transfer_summary"],
+        task_transfer_summary=TABLES["task_transfer_summary"],
     output:
         text=f"{R}/{layout.CLAIMS_FILE}",
         data=f"{R}/{layout.CLAIMS_DATA_FILE}",
@@ -58,4 +63,4 @@ rule claims:
         config=EFFECTIVE,
     shell:
         "bdnn claims --no-default-config --config {params.config} --curves {input.curves}"
-        " --transfer-summary {input.transfer_summary} --out {output.text} --data {output.data} --html {output.page} > {log} 2>&1"
+        " --transfer-summary {input.transfer_summary} --task-transfer-summary {input.task_transfer_summary} --out {output.text} --data {output.data} --html {output.page} > {log} 2>&1"

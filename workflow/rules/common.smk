@@ -26,15 +26,20 @@ CLASSES = list(config["classes"])
 # sample count changes neither key, so no existing job reruns.
 DEVELOP = settings_key(config)
 TRANSFER = settings_key(config, "transfer")
+# Beyond the paper, the transfer to another task (task_transfer; null = off).
+TASK = settings_key(config, "transfer", "task_transfer") if config["task_transfer"] else None
 # The validated config the jobs read (rewritten only when it changes, so its mtime is stable).
 EFFECTIVE = f"{R}/{layout.CONFIG_FILE}"
 write_text(EFFECTIVE, yaml.safe_dump(dict(config), sort_keys=True), only_if_changed=True)
 # The config file of each settings key (the study adds its variants here).
-CONFIG_OF = {DEVELOP: EFFECTIVE, TRANSFER: EFFECTIVE}
-# The develop settings whose network each transfer settings key transfers.
-DEVELOP_OF = {TRANSFER: DEVELOP}
+CONFIG_OF = {DEVELOP: EFFECTIVE, TRANSFER: EFFECTIVE, TASK: EFFECTIVE}
+# The develop settings and class subset whose network each transfer settings key transfers.
+DEVELOP_OF = {TRANSFER: DEVELOP, TASK: DEVELOP}
+SOURCE_OF = {TRANSFER: config["transfer"]["classes"], TASK: (config["task_transfer"] or {}).get("from")}
 # The sweep (parent MLflow run, keyed by its transfer settings) each settings key's runs nest under.
-SWEEP_OF = {DEVELOP: TRANSFER, TRANSFER: TRANSFER}
+SWEEP_OF = {DEVELOP: TRANSFER, TRANSFER: TRANSFER, TASK: TRANSFER}
+# The transfer jobs of this config: (experiment, settings key, networks).
+TRANSFERS = [("transfer", TRANSFER, layout.NETWORKS)] + ([("task_transfer", TASK, layout.TASK_NETWORKS)] if TASK else [])
 
 
 wildcard_constraints:
@@ -43,20 +48,21 @@ wildcard_constraints:
     samples=r"\d+",
     seed=r"\d+",
     network="|".join(layout.NETWORKS),
+    experiment="|".join(layout.EXPERIMENTS),
 
 
 def develop_files(settings, classes, samples, seed):
     return layout.job_files(R, layout.develop_job(settings, classes, samples, seed))
 
 
-def transfer_files(settings, network, seed):
-    return layout.job_files(R, layout.transfer_job(settings, network, seed))
+def transfer_files(experiment, settings, network, seed):
+    return layout.job_files(R, layout.transfer_job(settings, network, seed, experiment))
 
 
 def developed_files(wildcards):
     """The develop run whose network a transfer job starts from."""
-    t = config["transfer"]
-    return develop_files(DEVELOP_OF[wildcards.settings], t["classes"], t["samples"], wildcards.seed)
+    s = wildcards.settings
+    return develop_files(DEVELOP_OF[s], SOURCE_OF[s], config["transfer"]["samples"], wildcards.seed)
 
 
 def sweep_develop_files(role):
@@ -64,14 +70,25 @@ def sweep_develop_files(role):
     return [develop_files(DEVELOP, c, s, seed)[role] for c in CLASSES for s in config["samples"] for seed in config["seeds"]]
 
 
-def sweep_transfer_files(role):
-    """One file of the given role per transfer job of this config (network x seed)."""
-    return [transfer_files(TRANSFER, network, seed)[role] for network in layout.NETWORKS for seed in config["seeds"]]
+def transfer_jobs(experiment):
+    """The jobs of one transfer experiment of this config (network x seed); none where it is off."""
+    return [
+        layout.transfer_job(key, network, seed, experiment)
+        for name, key, networks in TRANSFERS
+        if name == experiment
+        for network in networks
+        for seed in config["seeds"]
+    ]
+
+
+def sweep_transfer_files(experiment, role):
+    """One file of the given role per job of one transfer experiment."""
+    return [layout.job_files(R, job)[role] for job in transfer_jobs(experiment)]
 
 
 def tracked_outputs():
     develop = [layout.develop_job(DEVELOP, c, s, seed) for c in CLASSES for s in config["samples"] for seed in config["seeds"]]
-    transfer = [layout.transfer_job(TRANSFER, network, seed) for network in layout.NETWORKS for seed in config["seeds"]]
+    transfer = [job for experiment in layout.EXPERIMENTS for job in transfer_jobs(experiment)]
     return [layout.tracking_file(R, job) for job in develop + transfer]
 
 

@@ -1,5 +1,5 @@
 DEVELOP_JOB = layout.develop_job("{settings}", "{classes}", "{samples}", "{seed}")
-TRANSFER_JOB = layout.transfer_job("{settings}", "{network}", "{seed}")
+TRANSFER_JOB = layout.transfer_job("{settings}", "{network}", "{seed}", "{experiment}")
 
 
 rule develop:
@@ -25,13 +25,14 @@ rule develop:
 
 
 rule transfer:
-    """One network of the transfer experiment (the developed one or a control) on unseen samples."""
+    """One network of the transfer experiment (the developed one or a control) on unseen samples, or
+    of the transfer to another task (experiment task_transfer)."""
     input:
         cache=config["cache"],
         model=lambda w: developed_files(w)["model"],
         summary=lambda w: developed_files(w)["summary"],
     output:
-        **transfer_files("{settings}", "{network}", "{seed}"),
+        **transfer_files("{experiment}", "{settings}", "{network}", "{seed}"),
     log:
         layout.log_file(R, TRANSFER_JOB),
     benchmark:
@@ -42,7 +43,8 @@ rule transfer:
     params:
         config=job_config,
         out=lambda w, output: os.path.dirname(output.table),
+        task=lambda w: "--other-task" if w.experiment == "task_transfer" else "",
     shell:
-        "bdnn transfer --no-default-config --config {params.config} --settings {wildcards.settings}"
+        "bdnn transfer {params.task} --no-default-config --config {params.config} --settings {wildcards.settings}"
         " --network {wildcards.network} --seed {wildcards.seed} --model {input.model} --develop-summary {input.summary}"
         " --threads {threads} --out {params.out} > {log} 2>&1"

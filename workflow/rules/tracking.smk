@@ -38,7 +38,7 @@ rule track_develop:
 rule track_transfer:
     """Log one transfer run to MLflow, nested under the sweep's parent run."""
     input:
-        **transfer_files("{settings}", "{network}", "{seed}"),
+        **transfer_files("{experiment}", "{settings}", "{network}", "{seed}"),
         sweep=sweep_record,
     output:
         layout.tracking_file(R, TRANSFER_JOB),
