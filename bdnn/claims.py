@@ -48,6 +48,8 @@ class Claim:
     interval: tuple[float, float] | None
     p: float | None
     text: str
+    n: int | None = None  # the seeds (or runs) the statistic is over
+    left_out: int = 0  # seeds left out (a control that missed its target)
 
 
 def peaks(curves: pd.DataFrame, fit: Mapping[str, Any], stability: str, mean_weight: str) -> pd.DataFrame:
@@ -111,6 +113,8 @@ def claim3(big: pd.DataFrame, small: pd.DataFrame, n_seeds: int, rng: np.random.
     pairs = big.merge(small, on=["samples", "seed"], suffixes=("_big", "_small"))
     big_mean, small_mean = pairs.groupby("samples")["hidden_big"].mean(), pairs.groupby("samples")["hidden_small"].mean()
     wins, counts = int((small_mean < big_mean).sum()), len(big_mean)
+    if counts < 2:  # "every count, or all but one" needs at least two counts to say anything
+        return Claim("n/a", None, None, None, f"needs at least two sample counts run for both subsets (have {counts})")
     rule = wins >= counts - 1
     diffs = (pairs["hidden_big"] - pairs["hidden_small"]).to_numpy(float)
     p = sign_flip_p(diffs, rng)
@@ -126,17 +130,19 @@ def claim3(big: pd.DataFrame, small: pd.DataFrame, n_seeds: int, rng: np.random.
 NOT_REACHED = "n/a (the control did not reach the target accuracy)"
 
 
-def claim4_control(pairs: pd.DataFrame, rng: np.random.Generator) -> Claim:
+def claim4_control(pairs: pd.DataFrame) -> Claim:
     """One control against the developed network on one draw of new samples. `pairs` has one row
     per seed: the area under error_new of the control (`auc_control`) and of the developed network
     (`auc_pruned`), and whether the control reached its target (seeds where it did not are left
     out and counted). Sign-flip tests in both directions on control minus developed, and a 95%
-    bootstrap interval of the mean difference; final and best test errors are reported beside."""
+    bootstrap interval of the mean difference (random draws seeded per comparison, so a figure
+    that draws one comparison shows the same numbers); final and best test errors beside."""
+    rng = np.random.default_rng(0)
     valid = pairs[pairs["reached_target"].astype(bool)]
     left_out = len(pairs) - len(valid)
     note = f"; {left_out} seed(s) left out (target not reached)" if left_out else ""
     if not len(valid):
-        return Claim(NOT_REACHED, None, None, None, f"no seed reached the target{note}")
+        return Claim(NOT_REACHED, None, None, None, f"no seed reached the target{note}", 0, left_out)
     d = (valid["auc_control"] - valid["auc_pruned"]).to_numpy(float)
     p_paper, p_reverse = sign_flip_p(d, rng), sign_flip_p(-d, rng)
     lo, hi = mean_interval(d, rng)
@@ -147,10 +153,11 @@ def claim4_control(pairs: pd.DataFrame, rng: np.random.Generator) -> Claim:
         f"difference {d.mean():+.4f}, 95% interval [{lo:+.4f}, {hi:+.4f}], p = {p_paper:.3g} (reverse {p_reverse:.3g}), "
         f"{len(d)} seeds{note}; test error after transfer {final:+.4f}, best test error {best:+.4f} (control minus developed)"
     )
-    return Claim(with_seed_floor(paired_verdict(p_paper, p_reverse), len(d)), float(d.mean()), (lo, hi), p_paper, text)
+    verdict = with_seed_floor(paired_verdict(p_paper, p_reverse), len(d))
+    return Claim(verdict, float(d.mean()), (lo, hi), p_paper, text, len(d), left_out)
 
 
-def claim4(transfer_summary: pd.DataFrame, rng: np.random.Generator) -> tuple[Claim, dict[str, dict[int, Claim]]]:
+def claim4(transfer_summary: pd.DataFrame) -> tuple[Claim, dict[str, dict[int, Claim]]]:
     """Claim 4 against every control and draw (claim4_control), and as a whole: it holds only where
     it holds against every control for both draws, fails where any comparison fails."""
     ts = transfer_summary
@@ -163,9 +170,11 @@ def claim4(transfer_summary: pd.DataFrame, rng: np.random.Generator) -> tuple[Cl
         mine = ts[ts["network"] == control][[*cols, "reached_target"]]
         pairs = mine.merge(pruned, on=["seed", "new_samples"], suffixes=("_control", "_pruned"))
         pairs = pairs.rename(columns={"auc_error_new_control": "auc_control", "auc_error_new_pruned": "auc_pruned"})
-        per[control] = {int(n): claim4_control(g, rng) for n, g in pairs.groupby("new_samples")}
+        per[control] = {int(n): claim4_control(g) for n, g in pairs.groupby("new_samples")}
     verdicts = [c.verdict for draws in per.values() for c in draws.values()]
-    if verdicts and all(v == HOLDS for v in verdicts):
+    if not verdicts:
+        return Claim("n/a", None, None, None, "no control was transferred"), per
+    if all(v == HOLDS for v in verdicts):
         overall = HOLDS
     elif any(v == FAILS for v in verdicts):
         overall = FAILS
@@ -193,10 +202,10 @@ def evaluate_claims(
             "claim2": claim2(big, n_seeds, rng),
             "claim3": claim3(big, small, n_seeds, rng),
         }
-    out["claim4"], out["claim4_controls"] = claim4(transfer_summary, np.random.default_rng(0))
+    out["claim4"], out["claim4_controls"] = claim4(transfer_summary)
     # beyond the paper: the same comparison for the transfer to another task (where it ran)
     tts = task_transfer_summary if task_transfer_summary is not None else pd.DataFrame()
-    out["task_transfer"], out["task_transfer_controls"] = claim4(tts, np.random.default_rng(0))
+    out["task_transfer"], out["task_transfer_controls"] = claim4(tts)
     out["configured"] = (fit["stability"], fit["mean_weight"])
     t = cfg["transfer"]
     base = curves[(curves["iteration"] == 0) & (curves["classes"] == t["classes"]) & (curves["samples"] == t["samples"])]

@@ -13,7 +13,7 @@ from typing import Any
 
 from bdnn import BDNNError, __version__
 from bdnn.config import ConfigError, job_config, load_config, settings_key
-from bdnn.layout import DEVELOP_FILES, NETWORKS, TABLES, TRANSFER_FILES, tables
+from bdnn.layout import DEVELOP_FILES, NETWORKS, TABLES, TASK_NETWORKS, TRANSFER_FILES, tables
 
 DEFAULT_CONFIG = Path("config/config.yaml")
 
@@ -153,6 +153,8 @@ def cmd_transfer(args: argparse.Namespace) -> None:
     if args.other_task:
         if cfg["task_transfer"] is None:
             raise ConfigError("--other-task: the config's task_transfer is null (off)")
+        if args.network not in TASK_NETWORKS:
+            raise ConfigError(f"--network {args.network}: the transfer to another task has {', '.join(TASK_NETWORKS)}")
         key, source = settings_key(cfg, "transfer", "task_transfer"), cfg["task_transfer"]["from"]
     else:
         key, source = settings_key(cfg, "transfer"), t["classes"]
@@ -317,8 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command(
         "transfer",
-        "the transfer experiment (Fig. 4B/C)",
-        "Bring the un-pruned network to the developed one's accuracy, then train both on each draw of new samples and record their errors.",
+        "one network of the transfer experiment (Fig. 4B/C)",
+        "Prepare one network (--network: the developed one, or a control trained on the same samples), then train it on each "
+        "draw of new samples and record its errors; with --other-task, the transfer to another task.",
     )
     compute(p, ", ".join(TRANSFER_FILES.values()))
     p.add_argument(
@@ -342,7 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command(
         "aggregate",
         "results tables from the job outputs",
-        "Collect develop and transfer result files into curves.csv, summary.csv and transfer.csv.",
+        "Collect the result files of the develop, transfer and task-transfer runs into the results tables "
+        "(" + ", ".join(TABLES.values()) + ").",
         config=False,
     )
     p.add_argument("--curves", nargs="+", required=True, metavar="CSV", help="curve.csv of each develop run")
@@ -354,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="DIR", help="folder of the tables")
     p.set_defaults(func=cmd_aggregate)
 
-    p = command("figures", "Fig. 3 and Fig. 4 from the tables", "Draw Fig. 3 and Fig. 4 (png and pdf).", config=False)
+    p = command("figures", "the figures from the tables", "Draw Fig. 3, Fig. 4 and the transfer figures (png and pdf).", config=False)
     tables_in(p, *TABLES)
     p.add_argument("--out", required=True, metavar="DIR", help="figures folder")
     p.set_defaults(func=cmd_figures)

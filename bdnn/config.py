@@ -174,6 +174,23 @@ def check_task_transfer_keys(cfg: Mapping[str, Any]) -> None:
             raise ConfigError(
                 f"config key task_transfer.new_samples: {n} does not divide by the {len(tt['to'])} classes of task_transfer.to"
             )
+    t = cfg["transfer"]
+    if t["samples"] % len(cfg["classes"][tt["from"]]):
+        raise ConfigError(
+            f"config key transfer.samples: {t['samples']} does not divide by the classes of task_transfer.from {tt['from']!r}"
+        )
+    from bdnn.data import available_per_class
+
+    # per digit of the new task: the main transfer's draws (those digits among its classes) and the new task's
+    main = len(cfg["classes"][t["classes"]])
+    overlap = set(tt["to"]) & set(cfg["classes"][t["classes"]])
+    val = cfg["fitness"]["validation_size"] if cfg["fitness"]["eval_split"] == "validation" else 0
+    need = sum(tt["new_samples"]) // len(tt["to"]) + (((t["samples"] + sum(t["new_samples"]) + val) // main) if overlap else 0)
+    if need > available_per_class(tt["to"]):
+        raise ConfigError(
+            f"config key task_transfer.new_samples: the draws need {need} training images per digit of {tt['to']} "
+            f"(with the main transfer's), but the rarest has only {available_per_class(tt['to'])}"
+        )
 
 
 def check_transfer_keys(cfg: Mapping[str, Any]) -> None:

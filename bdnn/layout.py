@@ -9,8 +9,9 @@ the constants here. Every argument may be a Snakemake wildcard such as "{seed}".
     <results>/transfer/<settings>/<network>/seed<seed>/{transfer.csv,summary.json}
     <results>/task_transfer/<settings>/<network>/seed<seed>/{transfer.csv,summary.json}
     <results>/{logs,benchmarks,tracking}/<job>.{log,tsv,json}  <job> = develop/... or transfer/...
-    <results>/{curves,summary,transfer,transfer_summary}.csv, <results>/claims.{md,json,html}
-    <figures>/{fig3,fig4}.{png,pdf}
+    <results>/{curves,summary,transfer,transfer_summary,task_transfer,task_transfer_summary}.csv
+    <results>/claims.{md,json,html}, <results>/mlflow.db, <results>/mlartifacts/
+    <figures>/{fig3,fig4,transfer_controls,task_transfer}.{png,pdf}, <figures>/README.md
 
 <settings> is the job's settings key (bdnn.config.settings_key): runs of different method
 settings sit side by side, and adding a seed or a sample count touches no existing folder.
@@ -35,6 +36,8 @@ TABLES = {
 FIGURES = ("fig3", "fig4", "transfer_controls", "task_transfer")
 FIGURE_FORMATS = ("png", "pdf")
 CONFIG_FILE = "config.yaml"
+MLARTIFACTS_DIR = "mlartifacts"  # the MLflow artifacts beside a SQLite store
+FIGURES_README = "README.md"  # written by `bdnn figures` when the figures change
 CLAIMS_FILE = "claims.md"
 CLAIMS_DATA_FILE = "claims.json"  # the verdicts and their statistics, for machines (MLflow, the study)
 CLAIMS_PAGE_FILE = "claims.html"  # the same text as claims.md, for the Snakemake report
@@ -129,6 +132,16 @@ def tracking_file(results: str | Path, job: str) -> str:
 def sweep_tracking_file(results: str | Path, settings: str) -> str:
     """The record of the sweep's parent MLflow run."""
     return f"{results}/tracking/sweep-{settings}.json"
+
+
+def sweep_results_file(results: str | Path, settings: str) -> str:
+    """The record of the results put on the sweep's parent run."""
+    return f"{results}/tracking/sweep-{settings}-results.json"
+
+
+def rule_log(results: str | Path, name: str) -> str:
+    """The log of a rule that runs once per sweep (data, aggregate, figures, claims, tracking)."""
+    return f"{results}/logs/{name}.log"
 
 
 def tables(results: str | Path) -> dict[str, str]:

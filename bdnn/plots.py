@@ -17,10 +17,10 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from bdnn.claims import claim4  # noqa: E402
 from bdnn.files import atomic_path, write_text  # noqa: E402
-from bdnn.layout import FIGURE_FORMATS, NETWORKS, TASK_NETWORKS  # noqa: E402
+from bdnn.layout import FIGURE_FORMATS, FIGURES_README, NETWORKS, TASK_NETWORKS  # noqa: E402
 from bdnn.provenance import git_commit, machine  # noqa: E402
-from bdnn.stats import mean_interval  # noqa: E402
 
 PANELS = [("A", "accuracy A"), ("S", "stability S"), ("E", "mean of weights E"), ("F", "fitness F")]
 
@@ -85,20 +85,16 @@ def _transfer_panel(ax: plt.Axes, transfer: pd.DataFrame, n: int, networks: Sequ
 
 
 def paired_differences(transfer_summary: pd.DataFrame) -> pd.DataFrame:
-    """Per control and draw: the mean over seeds of control minus developed area under the error
-    on the new samples, its 95% bootstrap interval, and the seeds used and left out (target not
-    reached)."""
-    ts = transfer_summary
-    pruned = ts[ts["network"] == "pruned"].set_index(["new_samples", "seed"])["auc_error_new"]
-    rows = []
-    for (net, n), g in ts[ts["network"] != "pruned"].groupby(["network", "new_samples"], sort=False):
-        valid = g[g["reached_target"].astype(bool)]
-        d = valid.set_index(["new_samples", "seed"])["auc_error_new"] - pruned
-        d = d.dropna().to_numpy(float)
-        lo, hi = mean_interval(d, np.random.default_rng(0)) if len(d) else (np.nan, np.nan)
-        rows.append({"network": net, "new_samples": n, "mean": d.mean() if len(d) else np.nan, "low": lo, "high": hi,
-                     "seeds": len(d), "left_out": len(g) - len(valid)})  # fmt: skip
-    return pd.DataFrame(rows)
+    """Per control and draw, the comparison of claim 4 (bdnn.claims.claim4: the same numbers as
+    claims.md): mean over seeds of control minus developed area under the error on the new
+    samples, its 95% bootstrap interval, and the seeds used and left out (target not reached)."""
+    rows = [
+        {"network": net, "new_samples": n, "mean": c.statistic, "low": c.interval[0] if c.interval else np.nan,
+         "high": c.interval[1] if c.interval else np.nan, "seeds": c.n or 0, "left_out": c.left_out}
+        for net, draws in claim4(transfer_summary)[1].items()
+        for n, c in draws.items()
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["network", "new_samples", "mean", "low", "high", "seeds", "left_out"])
 
 
 def _differences_panel(ax: plt.Axes, transfer_summary: pd.DataFrame, letter: str) -> None:
@@ -225,7 +221,7 @@ def record_figures(out: Path, paths: Sequence[Path]) -> list[Path]:
     sha256) only when a figure's bytes differ from the hashes it records: the same results leave
     it, and `git status`, untouched."""
     hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
-    readme = out / "README.md"
+    readme = out / FIGURES_README
     recorded = dict(re.findall(r"^- `([^`]+)`: sha256 ([0-9a-f]{64})$", readme.read_text(), re.M)) if readme.is_file() else {}
     if recorded == hashes:
         return []

@@ -18,7 +18,16 @@ from typing import Any
 
 from bdnn import BDNNError
 from bdnn.config import settings, settings_key
-from bdnn.layout import DEVELOP_FILES, ERROR_COLUMNS, METRIC_COLUMNS, TRANSFER_FILES, develop_job, transfer_job
+from bdnn.layout import (
+    CLAIMS_FILE,
+    DEVELOP_FILES,
+    ERROR_COLUMNS,
+    METRIC_COLUMNS,
+    MLARTIFACTS_DIR,
+    TRANSFER_FILES,
+    develop_job,
+    transfer_job,
+)
 from bdnn.provenance import git_commit
 
 # MLflow's HTTP client retries for minutes by default; a dead server should cost seconds.
@@ -82,7 +91,7 @@ def _experiment(client, cfg: Mapping[str, Any]) -> str:
         return exp.experiment_id
     location = None
     if tracking_uri(cfg).startswith("sqlite:"):  # keep artifacts beside the store, not in ./mlruns
-        location = (Path(cfg["results_dir"]) / "mlartifacts").resolve().as_uri()
+        location = (Path(cfg["results_dir"]) / MLARTIFACTS_DIR).resolve().as_uri()
     try:
         return client.create_experiment(name, artifact_location=location)
     except Exception:
@@ -153,7 +162,8 @@ def track_result(cfg: Mapping[str, Any], kind: str, result: Path, sweep_file: st
     # the run's duration is the computation's: it ended when its summary was written
     end_ms = int(summary_file.stat().st_mtime * 1000)
     start_ms = end_ms - int(summary["seconds"] * 1000)
-    settings_of_run = settings(summary["config"], *(() if kind == "develop" else ("transfer",)))
+    blocks = {"develop": (), "transfer": ("transfer",), "task_transfer": ("transfer", "task_transfer")}
+    settings_of_run = settings(summary["config"], *blocks[summary.get("experiment", kind)])
     files = list(names.values())
     seed, classes = summary["seed"], summary["classes"]
     if kind == "develop":
@@ -258,7 +268,7 @@ def run_note(markdown: str, limit: int = NOTE_LIMIT) -> str:
     pointer to the full text among the run's artifacts."""
     if len(markdown) <= limit:
         return markdown
-    tail = "\n\n*(cut here to fit MLflow's limit: the full text is the artifact results/claims.md)*\n"
+    tail = f"\n\n*(cut here to fit MLflow's limit: the full text is the artifact results/{CLAIMS_FILE})*\n"
     return markdown[: markdown.rfind("\n", 0, limit - len(tail))] + tail
 
 
@@ -302,12 +312,12 @@ def ui_target(cfg: Mapping[str, Any]) -> dict[str, Any]:
     exp = MlflowClient(tracking_uri=f"sqlite:///{store}").get_experiment_by_name(cfg["mlflow"]["experiment"])
     if exp is None:
         raise TrackingError(f"the store {store} has no experiment {cfg['mlflow']['experiment']!r}")
-    artifacts = (Path(cfg["results_dir"]) / "mlartifacts").resolve()
+    artifacts = (Path(cfg["results_dir"]) / MLARTIFACTS_DIR).resolve()
     warning = None
     if exp.artifact_location != artifacts.as_uri():
         warning = (
             f"the store's artifacts were logged under {exp.artifact_location}, not {artifacts.as_uri()}: "
             "the results folder was moved, and MLflow keeps absolute artifact paths, so the artifact views will be empty "
-            "(move it back, or rerun the tracking: delete the store, results/mlartifacts and results/tracking, then snakemake)"
+            f"(move it back, or rerun the tracking: delete the store, {MLARTIFACTS_DIR}/ and tracking/ in the results folder, then snakemake)"
         )
     return {"store": store, "artifacts": artifacts, "experiment_id": exp.experiment_id, "warning": warning}

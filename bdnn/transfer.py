@@ -160,8 +160,7 @@ def prepare(kind: str, start: Start, log: Log | None = None) -> tuple[PrunableML
     elif kind == "unpruned_epochs":  # same initialisation and sample order as the develop run
         model = train_for(build_model(cfg, task.n_classes, seed, device), train_data, cfg, epochs, make_generator(seed, 0), kind)
     elif kind == "scratch":  # never saw the 1000-unit training: its own initialisation and order
-        model = build_model({**cfg, "hidden_init": developed.n_hidden}, task.n_classes, stream_seed(seed, SCRATCH_STREAM), device)
-        model = train_for(model, train_data, cfg, epochs, make_generator(seed, SCRATCH_STREAM), kind)
+        model = train_for(scratch_network(start), train_data, cfg, epochs, make_generator(seed, SCRATCH_STREAM), kind)
     elif kind == "random":
         gen = make_generator(seed, RANDOM_STREAM)
         floor = {**cfg, "prune": {**cfg["prune"], "min_hidden": developed.n_hidden, "patience": None}}
@@ -196,19 +195,37 @@ def run_transfer(mnist: MNIST, kind: str, start: Start, log: Log | None = None) 
     samples; error_new / error_test per logged step, and per draw the area under error_new."""
     t0 = time.perf_counter()
     model, info = prepare(kind, start, log)
-    task = start.task
-    test = Tensors.of(task.test, task.n_classes, start.device)
+    draws = {n: new_samples(mnist, start.task, n, start.seed) for n in start.cfg["transfer"]["new_samples"]}
+    return transfer_draws(kind, model, draws, start.task.test, start, info, t0, log)
+
+
+def transfer_draws(
+    kind: str,
+    model: PrunableMLP,
+    draws: Mapping[int, Split],
+    test_split: Split,
+    start: Start,
+    info: dict[str, Any],
+    t0: float,
+    log: Log | None,
+) -> TransferResult:
+    """Train a copy of `model` on each draw; the curves' rows and, per draw, curve_summary."""
+    test = Tensors.of(test_split, model.n_out, start.device)
     rows: list[dict[str, Any]] = []
-    draws: dict[str, dict[str, float]] = {}
-    for n in start.cfg["transfer"]["new_samples"]:
+    summaries: dict[str, dict[str, float]] = {}
+    for n, draw in draws.items():
         if log:
-            log(f"transfer: {kind} network ({model.n_hidden} hidden) on {n} new samples")
-        curve = transfer_curve(
-            model, kind, new_samples(mnist, task, n, start.seed), test, task.n_classes, start.cfg, start.seed, start.device
-        )
+            log(f"transfer: {kind} network ({model.n_hidden} hidden) on {n} samples")
+        curve = transfer_curve(model, kind, draw, test, model.n_out, start.cfg, start.seed, start.device)
         rows += curve
-        draws[str(n)] = curve_summary(curve)
-    return TransferResult(rows=rows, summary={**info, "draws": draws, "seconds": time.perf_counter() - t0})
+        summaries[str(n)] = curve_summary(curve)
+    return TransferResult(rows=rows, summary={**info, "draws": summaries, "seconds": time.perf_counter() - t0})
+
+
+def scratch_network(start: Start) -> PrunableMLP:
+    """A fresh network of the developed size, initialised from its own random stream."""
+    cfg = {**start.cfg, "hidden_init": start.developed.n_hidden}
+    return build_model(cfg, start.task.n_classes, stream_seed(start.seed, SCRATCH_STREAM), start.device)
 
 
 def curve_area(steps: Sequence[float], errors: Sequence[float]) -> float:
@@ -228,9 +245,12 @@ def task_draws(mnist: MNIST, cfg: Mapping[str, Any], seed: int) -> dict[int, Spl
     """The training draws of the new task's digits (task_transfer.to), one per size: stratified,
     disjoint from each other and from the same seed's draws of the main transfer experiment (its
     training samples and every new-sample draw)."""
-    t, tt = cfg["transfer"], cfg["task_transfer"]
-    main = make_task(mnist, cfg["classes"][t["classes"]], t["samples"], seed)
+    t, tt, fit = cfg["transfer"], cfg["task_transfer"], cfg["fitness"]
+    val = fit["validation_size"] if fit["eval_split"] == "validation" else 0
+    main = make_task(mnist, cfg["classes"][t["classes"]], t["samples"], seed, val)  # as the main transfer jobs draw it
     used = [main.train.index, *(new_samples(mnist, main, n, seed).index for n in t["new_samples"])]
+    if main.validation is not None:
+        used.append(main.validation.index)
     draws = {}
     for n in tt["new_samples"]:
         idx = stratified_indices(mnist.train_labels, tt["to"], n, rng_for(seed, TASK_STREAM, n), exclude=np.concatenate(used))
@@ -257,29 +277,13 @@ def run_task_transfer(mnist: MNIST, kind: str, start: Start, log: Log | None = N
     if kind not in TASK_NETWORKS:
         raise ValueError(f"unknown network kind {kind!r} for the task transfer: one of {TASK_NETWORKS}")
     if kind == "scratch":
-        size = start.developed.n_hidden
-        model = build_model({**start.cfg, "hidden_init": size}, start.task.n_classes, stream_seed(start.seed, SCRATCH_STREAM), start.device)
+        model = scratch_network(start)
         test = Tensors.of(start.task.test, start.task.n_classes, start.device)
-        info = {
-            "network": kind,
-            "hidden": size,
-            "accuracy_before": evaluate(model, test)[0],
-            "target": None,
-            "epochs": 0,
-            "reached_target": True,
-        }
+        accuracy = evaluate(model, test)[0]
+        info = {"network": kind, "hidden": model.n_hidden, "accuracy_before": accuracy, "target": None, "epochs": 0, "reached_target": True}
     else:
         model, info = prepare(kind, start, log)
     tt = start.cfg["task_transfer"]
     new_task = make_task(mnist, tt["to"], min(tt["new_samples"]), start.seed)  # for its test images
-    test = Tensors.of(new_task.test, len(tt["to"]), start.device)
     head = new_head(model, len(tt["to"]), start.cfg, start.seed)
-    rows: list[dict[str, Any]] = []
-    draws: dict[str, dict[str, float]] = {}
-    for n, draw in task_draws(mnist, start.cfg, start.seed).items():
-        if log:
-            log(f"task transfer: {kind} network ({head.n_hidden} hidden) on {n} samples of digits {tt['to']}")
-        curve = transfer_curve(head, kind, draw, test, len(tt["to"]), start.cfg, start.seed, start.device)
-        rows += curve
-        draws[str(n)] = curve_summary(curve)
-    return TransferResult(rows=rows, summary={**info, "to": tt["to"], "draws": draws, "seconds": time.perf_counter() - t0})
+    return transfer_draws(kind, head, task_draws(mnist, start.cfg, start.seed), new_task.test, start, {**info, "to": tt["to"]}, t0, log)

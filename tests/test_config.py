@@ -73,6 +73,8 @@ BAD = [
     ({"classes": {"0-9": list(range(10))}}, r"task_transfer\.from: '0-4' is not a key of classes \(0-9\); .* task_transfer: null"),
     ({"task_transfer": {"to": [4, 5]}}, r"task_transfer\.to: digit\(s\) \[4\] are also in '0-4'"),
     ({"task_transfer": {"new_samples": [1201]}}, r"task_transfer\.new_samples: 1201 does not divide by the 5 classes"),
+    # (1,200 + 24,000) / 5 of the new task + (9,600 + 1,200 + 19,200) / 10 of the main transfer = 5,040 + 3,000
+    ({"task_transfer": {"new_samples": [1200, 24000]}}, r"task_transfer\.new_samples: the draws need 8040 training images per digit"),
 ]
 
 
@@ -116,6 +118,10 @@ CLI_BAD = [
         "hidden_init: 100000000 is not allowed; it must be <= 100000",
     ),
     (["develop", "--classes", "0-9", "--samples", "100", "--seed", "0", "--set", "lr"], "--set 'lr': expected KEY=VALUE"),
+    (
+        ["transfer", "--other-task", "--network", "random", "--seed", "0"],
+        "--network random: the transfer to another task has pruned, unpruned, scratch",
+    ),
     (["develop", "--classes", "0-9", "--samples", "605", "--seed", "0"], "does not divide by the 10 classes"),
     (["develop", "--classes", "0-9", "--samples", "60000", "--seed", "0"], "need 6000 training images per class"),
     (["develop", "--classes", "0-9", "--samples", "ten", "--seed", "0"], "invalid int value: 'ten'"),

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from bdnn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from bdnn.data import make_task
+from bdnn.data import make_task, new_samples
 from bdnn.develop import develop
 from bdnn.layout import CURVE_COLUMNS, NETWORKS, TIMING_COLUMNS
 from bdnn.model import build_model
@@ -187,7 +187,7 @@ def test_transfer_to_another_task_keeps_the_hidden_layer_and_uses_unseen_draws(m
     assert not torch.equal(head.output.weight, dev.model.output.weight)  # a fresh output layer
     draws = task_draws(mnist, cfg, seed=0)
     main = make_task(mnist, list(range(10)), cfg["transfer"]["samples"], seed=0)
-    seen = set(main.train.index)
+    seen = set(main.train.index).union(*(new_samples(mnist, main, n, 0).index for n in cfg["transfer"]["new_samples"]))
     assert sorted(draws) == [50, 100] and not set(draws[50].index) & set(draws[100].index)
     for d in draws.values():
         assert not set(d.index) & seen and set(mnist.train_labels[d.index]) == {5, 6, 7, 8, 9}

@@ -1,6 +1,7 @@
 """The package works when installed (not editable) and used from another folder: the schema ships
 inside it, and `bdnn validate` / `bdnn develop` need nothing from the repository."""
 
+import csv
 import json
 import shutil
 import subprocess
@@ -63,5 +64,9 @@ def test_non_editable_install_runs_validate_and_develop_from_another_folder(tmp_
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((elsewhere / "run" / "summary.json").read_text())
-    assert summary["samples"] == 50 and summary["n_classes"] == 5 and 8 <= summary["hidden_at_peak"] < 12
+    with open(elsewhere / "run" / "curve.csv") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["iteration"] != "0"]
+    assert summary["samples"] == 50 and summary["n_classes"] == 5 and [int(r["hidden"]) for r in rows] == [10, 9, 8]  # ceil(10%)
+    peak = max(rows, key=lambda r: float(r["F"]))  # first argmax of F: the developed network
+    assert summary["hidden_at_peak"] == int(peak["hidden"]) and summary["F_at_peak"] == float(peak["F"])
     assert {p.name for p in (elsewhere / "run").iterdir()} == {"curve.csv", "summary.json", "model.pt"}

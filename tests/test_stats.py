@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from bdnn.claims import claim1, claim2, claim3, claim4
-from bdnn.stats import interval_verdict, paired_verdict, sign_flip_p, spearman, wilson_interval, with_seed_floor
+from bdnn.stats import interval_verdict, mean_interval, paired_verdict, sign_flip_p, spearman, wilson_interval, with_seed_floor
 from bdnn.transfer import curve_area
 
 SAMPLES = [600, 1200, 2400, 4800, 9600, 19200]
@@ -110,16 +110,16 @@ def _transfer_summary(gap, rng, seeds=SEEDS, controls=("unpruned", "scratch")):
 
 def test_claim4_clear_none_and_reversed_against_every_control():
     rng = np.random.default_rng(4)
-    overall, per = claim4(_transfer_summary(0.004, rng), np.random.default_rng(0))
+    overall, per = claim4(_transfer_summary(0.004, rng))
     assert overall.verdict == "holds" and set(per) == {"unpruned", "scratch"} and set(per["scratch"]) == {1200, 19200}
     assert all(c.verdict == "holds" and c.interval[0] > 0 for draws in per.values() for c in draws.values())
-    assert claim4(_transfer_summary(0.0, rng), np.random.default_rng(0))[0].verdict == "inconclusive"
-    assert claim4(_transfer_summary(-0.004, rng), np.random.default_rng(0))[0].verdict == "fails"
-    assert claim4(_transfer_summary(0.004, rng, seeds=range(3)), np.random.default_rng(0))[0].verdict == "inconclusive (n < 5)"
+    assert claim4(_transfer_summary(0.0, rng))[0].verdict == "inconclusive"
+    assert claim4(_transfer_summary(-0.004, rng))[0].verdict == "fails"
+    assert claim4(_transfer_summary(0.004, rng, seeds=range(3)))[0].verdict == "inconclusive (n < 5)"
     # holds against one control, not against another: not as a whole
     mixed = _transfer_summary(0.004, rng)
     mixed.loc[mixed.network == "scratch", "auc_error_new"] -= 0.008
-    overall, per = claim4(mixed, np.random.default_rng(0))
+    overall, per = claim4(mixed)
     assert per["unpruned"][1200].verdict == "holds" and per["scratch"][1200].verdict == "fails" and overall.verdict == "fails"
 
 
@@ -128,11 +128,11 @@ def test_claim4_leaves_out_and_counts_seeds_whose_control_missed_its_target():
     missed = (ts.network == "unpruned") & ts.seed.isin([1, 4])
     ts.loc[missed, "reached_target"] = False
     ts.loc[missed, "auc_error_new"] = 0.9  # at chance: would dominate the comparison if it were kept
-    _, per = claim4(ts, np.random.default_rng(0))
+    _, per = claim4(ts)
     c = per["unpruned"][1200]
     assert c.verdict == "holds" and "5 seeds; 2 seed(s) left out" in c.text and c.statistic < 0.01
     ts.loc[ts.network == "unpruned", "reached_target"] = False
-    _, per = claim4(ts, np.random.default_rng(0))
+    _, per = claim4(ts)
     assert per["unpruned"][1200].verdict == "n/a (the control did not reach the target accuracy)"
 
 
@@ -140,3 +140,36 @@ def test_curve_area_is_the_trapezoid_area_over_steps():
     # (0.5 + 0.3) / 2 * 10 + (0.3 + 0.1) / 2 * 20 = 4 + 4 = 8, over 30 steps (a plain mean would be 0.3)
     assert curve_area([0, 10, 30], [0.5, 0.3, 0.1]) == pytest.approx(8 / 30)
     assert curve_area([0], [0.4]) == 0.4
+
+
+def test_monte_carlo_sign_flip_agrees_with_exact_enumeration():
+    import itertools
+
+    d = np.random.default_rng(6).normal(0.3, 1.0, 17)  # 17 > the exact limit: Monte Carlo
+    signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
+    exact = float(np.mean(signs @ d >= d.sum() - 1e-12))
+    assert 0.005 < exact < 0.5
+    assert sign_flip_p(d, np.random.default_rng(0)) == pytest.approx(exact, abs=0.01)
+
+
+def test_bootstrap_interval_by_hand():
+    rng = np.random.default_rng(0)
+    assert mean_interval([0.3, 0.3, 0.3], rng) == pytest.approx((0.3, 0.3))
+    # two values: resampled means are 0, 0.5, 1 with chances 1/4, 1/2, 1/4: the 95% interval is [0, 1]
+    assert mean_interval([0.0, 1.0], rng) == pytest.approx((0.0, 1.0))
+    lo, hi = mean_interval(np.random.default_rng(1).normal(2.0, 1.0, 400), rng)
+    assert lo < 2.0 < hi and hi - lo == pytest.approx(2 * 1.96 / 20, rel=0.25)  # about the normal interval
+
+
+def test_claim3_needs_two_counts_and_figure_shows_the_claims_numbers():
+    rng = np.random.default_rng(7)
+    big, small = _peaks(lambda s: 30, rng), _peaks(lambda s: 20, rng, 5)
+    one = claim3(big[big.samples == 600], small[small.samples == 600], 5, np.random.default_rng(0))
+    assert one.verdict == "n/a"
+    from bdnn.plots import paired_differences
+
+    ts = _transfer_summary(0.004, np.random.default_rng(8))
+    shown = paired_differences(ts).set_index(["network", "new_samples"])
+    for control, draws in claim4(ts)[1].items():
+        for n, c in draws.items():
+            assert (shown.loc[(control, n), "low"], shown.loc[(control, n), "high"]) == c.interval

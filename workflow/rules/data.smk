@@ -3,7 +3,7 @@ rule data:
     output:
         config["cache"],
     log:
-        f"{R}/logs/data.log",
+        layout.rule_log(R, "data"),
     conda:
         "../../environment.yml"
     params:

@@ -7,7 +7,7 @@ rule track_init:
     output:
         layout.sweep_tracking_file(R, "{settings}"),
     log:
-        f"{R}/logs/tracking/sweep-{{settings}}.log",
+        layout.rule_log(R, "tracking/sweep-{settings}"),
     conda:
         "../../environment.yml"
     params:
@@ -63,9 +63,9 @@ rule track_sweep:
         claims_data=rules.claims.output.data,
         files=[*TABLES.values(), *rules.figures.output],
     output:
-        layout.sweep_tracking_file(R, f"{TRANSFER}-results"),
+        layout.sweep_results_file(R, TRANSFER),
     log:
-        f"{R}/logs/tracking/sweep-results.log",
+        layout.rule_log(R, "tracking/sweep-results"),
     conda:
         "../../environment.yml"
     params:
