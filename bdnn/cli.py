@@ -349,12 +349,15 @@ def build_parser() -> argparse.ArgumentParser:
         "(" + ", ".join(TABLES.values()) + ").",
         config=False,
     )
-    p.add_argument("--curves", nargs="+", required=True, metavar="CSV", help="curve.csv of each develop run")
-    p.add_argument("--summaries", nargs="+", required=True, metavar="JSON", help="summary.json of each develop run, in the same order")
-    p.add_argument("--transfer", nargs="+", required=True, metavar="CSV", help="transfer.csv of each transfer run")
-    p.add_argument("--transfer-summaries", nargs="+", required=True, metavar="JSON", help="summary.json of each transfer run")
-    p.add_argument("--task-transfer", nargs="*", default=[], metavar="CSV", help="transfer.csv of each task-transfer run")
-    p.add_argument("--task-transfer-summaries", nargs="*", default=[], metavar="JSON", help="summary.json of each task-transfer run")
+    for flag, help_text, required in (
+        ("--curves", "curve.csv of each develop run", True),
+        ("--summaries", "summary.json of each develop run, in the same order", True),
+        ("--transfer", "transfer.csv of each transfer run", True),
+        ("--transfer-summaries", "summary.json of each transfer run", True),
+        ("--task-transfer", "transfer.csv of each task-transfer run", False),
+        ("--task-transfer-summaries", "summary.json of each task-transfer run", False),
+    ):
+        p.add_argument(flag, nargs="+" if required else "*", required=required, default=[], metavar="FILE", help=help_text)
     p.add_argument("--out", required=True, metavar="DIR", help="folder of the tables")
     p.set_defaults(func=cmd_aggregate)
 

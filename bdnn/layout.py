@@ -117,6 +117,7 @@ def job_files(results: str | Path, job: str) -> dict[str, str]:
 
 
 def log_file(results: str | Path, job: str) -> str:
+    """The log of a job, or of a rule that runs once per sweep (`job` is then its name)."""
     return f"{results}/logs/{job}.log"
 
 
@@ -137,11 +138,6 @@ def sweep_tracking_file(results: str | Path, settings: str) -> str:
 def sweep_results_file(results: str | Path, settings: str) -> str:
     """The record of the results put on the sweep's parent run."""
     return f"{results}/tracking/sweep-{settings}-results.json"
-
-
-def rule_log(results: str | Path, name: str) -> str:
-    """The log of a rule that runs once per sweep (data, aggregate, figures, claims, tracking)."""
-    return f"{results}/logs/{name}.log"
 
 
 def tables(results: str | Path) -> dict[str, str]:

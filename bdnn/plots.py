@@ -104,10 +104,13 @@ def _differences_panel(ax: plt.Axes, transfer_summary: pd.DataFrame, letter: str
     for j, n in enumerate(draws):
         for i, net in enumerate(controls):
             r = diffs[(diffs["network"] == net) & (diffs["new_samples"] == n)]
-            if not len(r) or not r["seeds"].iloc[0]:
+            if not len(r):
                 continue
             r = r.iloc[0]
             x = i + (j - (len(draws) - 1) / 2) * 0.25
+            if not r["seeds"]:  # say so rather than leave a gap: no seed reached the target
+                ax.annotate("n/a: target\nnot reached", (x, 0), fontsize=7, ha="center", va="bottom", color=NETWORK_COLORS[net])
+                continue
             ax.errorbar(x, r["mean"], yerr=[[r["mean"] - r["low"]], [r["high"] - r["mean"]]], fmt="os"[j % 2], color=NETWORK_COLORS[net],
                         capsize=3)  # fmt: skip
             if r["left_out"]:

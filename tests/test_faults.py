@@ -232,7 +232,8 @@ def test_ten_jobs_logging_at_once_to_one_sqlite_store_lose_nothing(baseline, tmp
     init = bdnn_cli("track", "init", *cfg, "--out", "results/tracking/sweep.json", cwd=work)
     assert init.returncode == 0, init.stderr
     jobs = [["develop", str(d)] for d in sorted({p.parent for p in (res / "develop").rglob("curve.csv")})]
-    jobs += [["transfer", str(d)] for d in sorted({p.parent for p in (res / "transfer").rglob("transfer.csv")})]
+    for experiment in ("transfer", "task_transfer"):  # `bdnn track transfer` logs both kinds of transfer result
+        jobs += [["transfer", str(d)] for d in sorted({p.parent for p in (res / experiment).rglob("transfer.csv")})]
     assert len(jobs) == 8 + 2 * (5 + 3)  # develop; transfer and task-transfer networks x seeds
 
     def launch():

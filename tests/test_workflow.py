@@ -191,7 +191,7 @@ def test_adding_a_seed_runs_only_the_new_seeds_jobs(baseline, tmp_path, mnist_ca
     assert counts["transfer"] == n and counts["track_transfer"] == n and "track_init" not in counts, counts
     out = proc.stdout + proc.stderr
     planned = re.findall(r"wildcards: (.*)", out)
-    assert sum("classes=" in w for w in planned) == 10  # the dry run lists the jobs it would run
+    assert sum("classes=" in w for w in planned) == 2 * 10  # the dry run lists them: 10 develop jobs and their tracking
     for old in planned:
         assert not re.search(r"samples=(100|200), seed=[01]\b", old), old
     assert (work / "results" / "config.yaml").exists()

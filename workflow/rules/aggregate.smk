@@ -13,7 +13,7 @@ rule aggregate:
     output:
         **TABLES,
     log:
-        layout.rule_log(R, "aggregate"),
+        layout.log_file(R, "aggregate"),
     conda:
         "../../environment.yml"
     params:
@@ -34,7 +34,7 @@ rule figures:
             for name, path in layout.figure_files(FIG).items()
         },
     log:
-        layout.rule_log(R, "figures"),
+        layout.log_file(R, "figures"),
     conda:
         "../../environment.yml"
     params:
@@ -56,7 +56,7 @@ rule claims:
         data=f"{R}/{layout.CLAIMS_DATA_FILE}",
         page=report(f"{R}/{layout.CLAIMS_PAGE_FILE}", caption="../report/claims.rst", category="Claims"),
     log:
-        layout.rule_log(R, "claims"),
+        layout.log_file(R, "claims"),
     conda:
         "../../environment.yml"
     params:

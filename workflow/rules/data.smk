@@ -3,7 +3,7 @@ rule data:
     output:
         config["cache"],
     log:
-        layout.rule_log(R, "data"),
+        layout.log_file(R, "data"),
     conda:
         "../../environment.yml"
     params:

@@ -7,7 +7,7 @@ rule track_init:
     output:
         layout.sweep_tracking_file(R, "{settings}"),
     log:
-        layout.rule_log(R, "tracking/sweep-{settings}"),
+        layout.log_file(R, "tracking/sweep-{settings}"),
     conda:
         "../../environment.yml"
     params:
@@ -65,7 +65,7 @@ rule track_sweep:
     output:
         layout.sweep_results_file(R, TRANSFER),
     log:
-        layout.rule_log(R, "tracking/sweep-results"),
+        layout.log_file(R, "tracking/sweep-results"),
     conda:
         "../../environment.yml"
     params:
