@@ -55,6 +55,21 @@ def env_with_venv() -> dict[str, str]:
     return env
 
 
+def snakemake_cmd(workdir: Path, *configs: Path, cache: Path, cores: int | None = None, args: tuple[str, ...] = ()) -> list[str]:
+    """The command line of the repo's workflow in `workdir` on the config files `configs`."""
+    return [
+        str(VENV_BIN / "snakemake"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        *map(str, configs),
+        "--config",
+        f"cache={cache}",
+        *(["--cores", str(cores)] if cores else []),
+        *args,
+    ]
+
+
 def snakemake(
     workdir: Path,
     *args: str,
@@ -65,19 +80,14 @@ def snakemake(
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run the repo's workflow on `config` in `workdir` with the default profile."""
-    cmd = [
-        str(VENV_BIN / "snakemake"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        str(config),
-        "--config",
-        f"cache={cache}",
-        "--cores",
-        "2",
-        *args,
-    ]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env or env_with_venv())
+    proc = subprocess.run(
+        snakemake_cmd(workdir, config, cache=cache, cores=2, args=args),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env or env_with_venv(),
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
     return proc

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, TEST_CONFIG, VENV_BIN, bdnn_cli, env_with_venv, free_port, snakemake
+from conftest import REPO, TEST_CONFIG, VENV_BIN, bdnn_cli, env_with_venv, free_port, snakemake, snakemake_cmd
 
 from bdnn import layout
 
@@ -64,18 +64,7 @@ def test_bad_config_stops_snakemake_before_compute_and_touches_nothing(baseline,
     before = snapshot(work)
     bad = tmp_path / "bad.yaml"
     bad.write_text(text)
-    cmd = [
-        str(VENV_BIN / "snakemake"),
-        "--directory",
-        str(work),
-        "--configfile",
-        str(TEST_CONFIG),
-        str(bad),
-        "--config",
-        f"cache={mnist_cache}",
-        "--cores",
-        "2",
-    ]
+    cmd = snakemake_cmd(work, TEST_CONFIG, bad, cache=mnist_cache, cores=2)
     proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120, env=env_with_venv())
     assert proc.returncode != 0
     assert message in proc.stderr, proc.stderr[-2000:]
@@ -128,17 +117,7 @@ def test_cli_absurd_lr_is_a_clear_numerical_error(tmp_path, mnist_cache):
 
 # ---------------------------------------------------------------- 2. killed and resumed
 def _start(work: Path, cache: Path, log: Path) -> subprocess.Popen:
-    cmd = [
-        str(VENV_BIN / "snakemake"),
-        "--directory",
-        str(work),
-        "--configfile",
-        str(TEST_CONFIG),
-        "--config",
-        f"cache={cache}",
-        "--cores",
-        "2",
-    ]
+    cmd = snakemake_cmd(work, TEST_CONFIG, cache=cache, cores=2)
     with open(log, "w") as fh:
         return subprocess.Popen(cmd, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, text=True, env=env_with_venv(), start_new_session=True)
 
@@ -341,17 +320,7 @@ def test_dead_then_dying_tracking_server_loses_no_results_and_rerun_completes(ba
     server = _start_server(port, store)
     try:
         run = subprocess.Popen(
-            [
-                str(VENV_BIN / "snakemake"),
-                "--directory",
-                str(work),
-                "--configfile",
-                str(TEST_CONFIG),
-                "--config",
-                f"cache={mnist_cache}",
-                "--cores",
-                "1",
-            ],
+            snakemake_cmd(work, TEST_CONFIG, cache=mnist_cache, cores=1),
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,

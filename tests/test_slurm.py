@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, TEST_CONFIG, VENV_BIN, free_port
+from conftest import REPO, TEST_CONFIG, VENV_BIN, free_port, snakemake_cmd
 
 from bdnn.layout import NETWORKS, TASK_NETWORKS, TIMING_COLUMNS
 from bdnn.layout import TABLES as TABLE_FILES
@@ -260,7 +260,7 @@ def slurm_cluster():
 
 
 def _snakemake(workdir: Path, *args: str, cache: Path, env: dict[str, str], timeout: int = 900):
-    cmd = [str(VENV_BIN / "snakemake"), "--directory", str(workdir), "--configfile", str(TEST_CONFIG), "--config", f"cache={cache}", *args]
+    cmd = snakemake_cmd(workdir, TEST_CONFIG, cache=cache, args=args)
     return subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env)
 
 
