@@ -7,7 +7,7 @@ SNAKEMAKE := $(VENV)/bin/snakemake
 # The workflow's jobs call the `bdnn` command: put the venv first on PATH.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup lint test test-fast reproduce reproduce-paper-lr report bench lock ui
+.PHONY: setup lint test test-fast reproduce reproduce-paper-lr study report bench lock ui
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -36,6 +36,13 @@ reproduce: setup
 
 reproduce-paper-lr: setup
 	$(SNAKEMAKE) --cores $(CORES) --configfile config/paper-lr.yaml
+
+# The study (docs/method.md, "The study"): config/study.yaml merged over config/config.yaml; reuses
+# the default runs of `make reproduce`, then rebuilds results/report.html with the study included.
+STUDY_CONFIG := --configfile config/config.yaml config/study.yaml
+study: setup
+	$(SNAKEMAKE) study --cores $(CORES) $(STUDY_CONFIG)
+	$(SNAKEMAKE) all study --report results/report.html $(STUDY_CONFIG)
 
 report: setup
 	$(SNAKEMAKE) --report results/report.html

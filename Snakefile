@@ -2,6 +2,7 @@
 #   snakemake                      # full sweep with config/config.yaml (workflow/profiles/default is used)
 #   snakemake --configfile config/paper-lr.yaml     # the paper's lr 1, into results/paper-lr, figures/paper-lr
 #   snakemake --workflow-profile workflow/profiles/slurm   # on a SLURM cluster
+#   snakemake study --configfile config/config.yaml config/study.yaml   # the study (make study)
 # The method: docs/method.md. Every path: bdnn/layout.py. Every default: bdnn/config.schema.yaml.
 from snakemake.utils import min_version
 
@@ -19,6 +20,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/develop.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/tracking.smk"
+include: "workflow/rules/study.smk"
 
 
 localrules:
@@ -31,6 +33,12 @@ localrules:
     track_develop,
     track_transfer,
     track_sweep,
+    study,
+    study_cell,
+    study_map,
+    track_study_init,
+    track_study_cell,
+    track_study,
 
 
 rule all:

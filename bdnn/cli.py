@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bdnn import BDNNError, __version__
-from bdnn.config import ConfigError, job_config, load_config, settings_key
+from bdnn.config import ConfigError, job_config, load_config, settings_key, validation_size
 from bdnn.layout import DEVELOP_FILES, NETWORKS, TABLES, TASK_NETWORKS, TRANSFER_FILES, tables
 
 DEFAULT_CONFIG = Path("config/config.yaml")
@@ -93,8 +93,7 @@ def _job(cfg: dict[str, Any], classes_spec: str, samples: int, seed: int):
 
     job, name = job_config(cfg, classes_spec, samples, seed)
     mnist = load_mnist(job["cache"], job["data_dir"], log=log)
-    val = job["fitness"]["validation_size"] if job["fitness"]["eval_split"] == "validation" else 0
-    return job, name, mnist, make_task(mnist, job["classes"][name], samples, seed, val)
+    return job, name, mnist, make_task(mnist, job["classes"][name], samples, seed, validation_size(job))
 
 
 def _identity(name: str, task, samples: int, seed: int, key: str) -> dict[str, Any]:
@@ -238,8 +237,15 @@ def cmd_track(args: argparse.Namespace) -> None:
     from bdnn.files import write_json
 
     cfg = _config(args)
-    if args.kind == "init":
-        info = tracking.init_sweep(cfg)
+    if args.kind in ("init", "study"):
+        info = tracking.init_sweep(cfg, study=args.kind == "study")
+    elif args.kind == "study-results":
+        if not (args.sweep and args.claims and args.claims_data):
+            raise ConfigError(
+                "bdnn track study-results: --sweep (the study's), --claims (report.md) and --claims-data (claims_map.csv) are needed"
+            )
+        files = [Path(f) for f in args.files or []]
+        info = tracking.track_study_results(cfg, args.sweep, Path(args.claims), Path(args.claims_data), files)
     elif args.kind == "sweep":
         if not (args.sweep and args.claims and args.claims_data):
             raise ConfigError("bdnn track sweep: --sweep, --claims and --claims-data are needed")
@@ -248,10 +254,30 @@ def cmd_track(args: argparse.Namespace) -> None:
     else:
         if not args.result:
             raise ConfigError(f"bdnn track {args.kind}: --result (the result folder) is needed")
-        info = tracking.track_result(cfg, args.kind, Path(args.result), args.sweep)
+        # several folders in one process: one import of mlflow for all (the study logs a cell's runs at once)
+        runs = [tracking.track_result(cfg, args.kind, Path(r), args.sweep) for r in args.result]
+        info = runs[0] if len(runs) == 1 else {"runs": runs}
     if args.out:
         write_json(args.out, info)
     log(f"tracked: {info}")
+
+
+def cmd_study(args: argparse.Namespace) -> None:
+    from bdnn import study
+
+    cfg = _config(args)
+    if cfg["study"] is None:
+        raise ConfigError("config key study: this config has no study block; give the study's config (results/study/config.yaml)")
+    if args.step == "cell":
+        if not (args.cell and args.curves and args.summaries):
+            raise ConfigError("bdnn study cell: --cell, --curves and --summaries are needed")
+        written = study.write_cell(cfg, args.cell, args.curves, args.summaries, args.out, args.figures)
+    else:
+        if not args.cells:
+            raise ConfigError("bdnn study map: --cells (every cell's cell.json) is needed")
+        written = study.write_map(cfg, args.cells, args.cell_figures or [], args.out, args.figures)
+    for path in written:
+        log(f"wrote {path}")
 
 
 def cmd_ui(args: argparse.Namespace) -> None:
@@ -384,14 +410,37 @@ def build_parser() -> argparse.ArgumentParser:
         "parent run; `develop`/`transfer` log one result folder as a run nested under it; `sweep` puts the results "
         "(claims, tables, figures) on the parent run.",
     )
-    p.add_argument("kind", choices=["init", "develop", "transfer", "sweep"], help="what to log (sweep: the results, on the parent run)")
-    p.add_argument("--result", metavar="DIR", help="result folder (develop/transfer)")
+    p.add_argument(
+        "kind",
+        choices=["init", "develop", "transfer", "sweep", "study", "study-results"],
+        help="what to log (sweep: the results, on the parent run; study: create the study's parent run; study-results: "
+        "the study's report, map and figures, on it)",
+    )
+    p.add_argument("--result", nargs="+", metavar="DIR", help="result folder(s) (develop/transfer), each logged as one run")
     p.add_argument("--sweep", metavar="JSON", help="the file written by `bdnn track init` (develop/transfer)")
-    p.add_argument("--claims", metavar="MD", help="claims.md: the parent run's description (sweep)")
-    p.add_argument("--claims-data", metavar="JSON", help="claims.json: the parent run's metrics (sweep)")
+    p.add_argument(
+        "--claims", metavar="MD", help="claims.md (sweep) or the study's report.md (study-results): the parent run's description"
+    )
+    p.add_argument("--claims-data", metavar="FILE", help="claims.json (sweep) or claims_map.csv (study-results): the parent run's metrics")
     p.add_argument("--files", nargs="+", metavar="FILE", help="tables and figures: the parent run's artifacts (sweep)")
     p.add_argument("--out", metavar="JSON", help="write the run's ids here")
     p.set_defaults(func=cmd_track)
+
+    p = command(
+        "study",
+        "the study's analysis (make study)",
+        "`cell`: one cell's verdicts, plateaus, trainable ranges and figures from its develop runs; `map`: the claims map, "
+        "the report and the map figure from every cell. The config must have a study block (docs/method.md, 'The study').",
+    )
+    p.add_argument("step", choices=["cell", "map"], help="cell: one cell; map: the whole study")
+    p.add_argument("--cell", help="the cell's name (cell)")
+    p.add_argument("--curves", nargs="+", metavar="CSV", help="curve.csv of each of the cell's develop runs (cell)")
+    p.add_argument("--summaries", nargs="+", metavar="JSON", help="summary.json of each of those runs, in the same order (cell)")
+    p.add_argument("--cells", nargs="+", metavar="JSON", help="cell.json of every cell, in the map's order (map)")
+    p.add_argument("--cell-figures", nargs="*", metavar="FILE", help="every cell's figures, for the figures' README (map)")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder of the cell's files (cell) or of the map and report (map)")
+    p.add_argument("--figures", required=True, metavar="DIR", help="folder of the cell's figures (cell) or of the map figure (map)")
+    p.set_defaults(func=cmd_study)
 
     p = command("ui", "serve the project's MLflow store", "Serve the config's SQLite tracking store with `mlflow ui` on "
                 "127.0.0.1 and print the address of its runs table; refuses when there is no store (never creates one).")  # fmt: skip

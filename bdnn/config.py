@@ -13,7 +13,7 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,20 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "config.schema.yaml"
 # The keys that change a develop run's result besides its class subset, sample count and seed.
 # Everything else is the sweep's lists (samples, seeds, classes), the transfer experiment, or
 # where/how a job runs (runtime, mlflow, results_dir, figures_dir, cache, data_dir).
-METHOD_KEYS = ("hidden_init", "lr", "batch_size", "initial_epochs", "retrain_epochs", "init", "prune", "fitness")
+# A key that is null (an optional feature that is off) is left out of the key, so adding such a
+# feature to the schema changes no existing key.
+METHOD_KEYS = (
+    "hidden_init",
+    "lr",
+    "batch_size",
+    "initial_epochs",
+    "retrain_epochs",
+    "init",
+    "prune",
+    "fitness",
+    "equal_steps",
+    "trained_start",
+)
 
 
 class ConfigError(BDNNError):
@@ -123,8 +136,24 @@ def job_config(cfg: Mapping[str, Any], classes_spec: str, samples: int, seed: in
     return job, name
 
 
+def validation_size(cfg: Mapping[str, Any]) -> int:
+    """The size of the held-out validation draw a run needs: fitness.validation_size where A is
+    measured on it (fitness.eval_split: validation) or the initial phase stops on it
+    (trained_start), else 0."""
+    needed = cfg["fitness"]["eval_split"] == "validation" or cfg.get("trained_start") is not None
+    return cfg["fitness"]["validation_size"] if needed else 0
+
+
+def check_weights(weights: Sequence[float], key: str) -> None:
+    """Eq. 7 needs at least one positive weight: with alpha = beta = gamma = 0, F is 0 everywhere."""
+    if not any(w > 0 for w in weights):
+        raise ConfigError(f"config key {key}: alpha, beta and gamma are all 0, so F would be 0 everywhere; give one a positive weight")
+
+
 def check_semantics(cfg: Mapping[str, Any], check_transfer: bool = True) -> None:
     """Rules a JSON Schema cannot express: counts divisible by classes, floor below the start, ..."""
+    fit = cfg["fitness"]
+    check_weights([fit["alpha"], fit["beta"], fit["gamma"]], "fitness")
     if cfg["prune"]["min_hidden"] >= cfg["hidden_init"]:
         raise ConfigError(f"config key prune.min_hidden: {cfg['prune']['min_hidden']} must be below hidden_init ({cfg['hidden_init']})")
     from bdnn.data import available_per_class  # local import: data does not need config
@@ -132,7 +161,7 @@ def check_semantics(cfg: Mapping[str, Any], check_transfer: bool = True) -> None
     for name, digits in cfg["classes"].items():
         n = len(digits)
         have = available_per_class(digits)
-        extra = cfg["fitness"]["validation_size"] if cfg["fitness"]["eval_split"] == "validation" else 0
+        extra = validation_size(cfg)
         for s in cfg["samples"]:
             if s % n:
                 raise ConfigError(
@@ -144,7 +173,7 @@ def check_semantics(cfg: Mapping[str, Any], check_transfer: bool = True) -> None
                     f"config key samples: {s} samples for subset {name!r} need {(s + extra) // n} training images "
                     f"per class, but its rarest digit has only {have}"
                 )
-    if cfg["fitness"]["eval_split"] == "validation":
+    if validation_size(cfg):
         for name, digits in cfg["classes"].items():
             if cfg["fitness"]["validation_size"] % len(digits):
                 raise ConfigError(
@@ -184,7 +213,7 @@ def check_task_transfer_keys(cfg: Mapping[str, Any]) -> None:
     # per digit of the new task: the main transfer's draws (those digits among its classes) and the new task's
     main = len(cfg["classes"][t["classes"]])
     overlap = set(tt["to"]) & set(cfg["classes"][t["classes"]])
-    val = cfg["fitness"]["validation_size"] if cfg["fitness"]["eval_split"] == "validation" else 0
+    val = validation_size(cfg)
     need = sum(tt["new_samples"]) // len(tt["to"]) + (((t["samples"] + sum(t["new_samples"]) + val) // main) if overlap else 0)
     if need > available_per_class(tt["to"]):
         raise ConfigError(
@@ -290,7 +319,7 @@ def set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
 def settings(cfg: Mapping[str, Any], *extra: str) -> dict[str, Any]:
     """The settings that change a job's result besides its identity: METHOD_KEYS plus `extra`
     (a transfer job adds "transfer")."""
-    return {k: cfg[k] for k in (*METHOD_KEYS, *extra)}
+    return {k: cfg[k] for k in (*METHOD_KEYS, *extra) if cfg.get(k) is not None}
 
 
 def settings_key(cfg: Mapping[str, Any], *extra: str, length: int = 10) -> str:

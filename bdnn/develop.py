@@ -18,7 +18,7 @@ from bdnn.fitness import fitness, mean_weight, stability
 from bdnn.layout import CURVE_COLUMNS, DEVELOP_FILES
 from bdnn.model import PrunableMLP, build_model
 from bdnn.pruning import importance, least_important, n_to_prune, schedule_sizes
-from bdnn.train import Tensors, evaluate, make_generator, train
+from bdnn.train import Tensors, eval_tensors, evaluate, make_generator, steps_per_epoch, train
 
 # progress(row, total): called after each iteration with its curve row and the iteration count.
 Progress = Callable[[dict[str, Any], int], None]
@@ -47,6 +47,36 @@ class DevelopResult:
         save_checkpoint(out / DEVELOP_FILES["model"], self.model, cfg, identity)
         write_csv(out / DEVELOP_FILES["curve"], self.curve, CURVE_COLUMNS)
         write_json(out / DEVELOP_FILES["summary"], {**identity, **self.summary, "peak": self.peak, "config": cfg, **runtime})
+
+
+def phase_steps(cfg: Mapping[str, Any], epochs: int) -> int | None:
+    """The SGD steps of a training phase of `epochs` epochs under `equal_steps`: as many as a run
+    on `equal_steps` samples gets (epochs x ceil(equal_steps / batch_size)); None = by epochs."""
+    if cfg.get("equal_steps") is None:
+        return None
+    return epochs * steps_per_epoch(cfg["equal_steps"], cfg["batch_size"])
+
+
+def train_until_plateau(
+    model: PrunableMLP, train_data: Tensors, val_data: Tensors, cfg: Mapping[str, Any], gen: torch.Generator
+) -> tuple[tuple[float, float], int]:
+    """The initial phase under `trained_start`: one epoch at a time (each of `equal_steps` steps
+    where that is set) until the validation accuracy has not improved for `patience` epochs, at
+    most `max_epochs`; the model is left at its best epoch (the first of equal accuracy).
+    Returns (the best epoch's training loss and accuracy, the best epoch's number)."""
+    ts = cfg["trained_start"]
+    best_acc, best_epoch, best_state, best_stats = -1.0, 0, None, (float("nan"), float("nan"))
+    for epoch in range(1, ts["max_epochs"] + 1):
+        stats = train(model, train_data, cfg["lr"], cfg["batch_size"], 1, gen, f"initial training, epoch {epoch}", phase_steps(cfg, 1))
+        acc = evaluate(model, val_data)[0]
+        if acc > best_acc:
+            best_acc, best_epoch, best_stats = acc, epoch, stats
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        elif epoch - best_epoch >= ts["patience"]:
+            break
+    assert best_state is not None
+    model.load_state_dict(best_state)
+    return best_stats, best_epoch
 
 
 def measure(
@@ -110,13 +140,21 @@ def develop(
     prune = cfg["prune"]
     train_data = Tensors.of(task.train, task.n_classes, device)
     test_data = Tensors.of(task.test, task.n_classes, device)
-    eval_data = test_data if task.validation is None else Tensors.of(task.validation, task.n_classes, device)
+    eval_data = eval_tensors(task, cfg, test_data, device)
     gen = make_generator(seed, 0)
     model = build_model(cfg, task.n_classes, seed, device)
     total = len(schedule_sizes(model.n_hidden, prune)) + 1
 
     t0 = time.perf_counter()
-    stats = train(model, train_data, cfg["lr"], cfg["batch_size"], cfg["initial_epochs"], gen, "initial training")
+    if cfg.get("trained_start") is not None:
+        if task.validation is None:
+            raise ValueError("trained_start needs the task's validation draw (make_task with fitness.validation_size)")
+        val_data = Tensors.of(task.validation, task.n_classes, device)
+        stats, initial_epochs = train_until_plateau(model, train_data, val_data, cfg, gen)
+    else:
+        initial_epochs = cfg["initial_epochs"]
+        steps = phase_steps(cfg, initial_epochs)
+        stats = train(model, train_data, cfg["lr"], cfg["batch_size"], initial_epochs, gen, "initial training", steps)
     row = {"iteration": 0, "hidden": model.n_hidden, "pruned": 0}
     row.update(measure(model, cfg, eval_data, test_data, None, stats))
     row["seconds"] = time.perf_counter() - t0
@@ -133,7 +171,8 @@ def develop(
         n = n_to_prune(model.n_hidden, prune)
         model.remove_hidden(choose(model, n))
         w_p = model.connection_weights()  # a new tensor (torch.cat), not a view
-        stats = train(model, train_data, cfg["lr"], cfg["batch_size"], cfg["retrain_epochs"], gen, f"iteration {iteration}")
+        steps = phase_steps(cfg, cfg["retrain_epochs"])
+        stats = train(model, train_data, cfg["lr"], cfg["batch_size"], cfg["retrain_epochs"], gen, f"iteration {iteration}", steps)
         row = {"iteration": iteration, "hidden": model.n_hidden, "pruned": n}
         row.update(measure(model, cfg, eval_data, test_data, (w_p, model.connection_weights()), stats))
         row["seconds"] = time.perf_counter() - t0
@@ -170,6 +209,7 @@ def develop(
         "iterations": len(pruning_rows),
         "final_hidden": model.n_hidden,
         "stopped_early": stopped_early,
+        "initial_epochs_run": initial_epochs,
         "seconds": sum(r["seconds"] for r in curve),
     }
     return DevelopResult(curve=curve, model=developed, peak=best_row, summary=summary, final=model)

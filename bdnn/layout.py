@@ -148,3 +148,53 @@ def tables(results: str | Path) -> dict[str, str]:
 def figure_files(figures: str | Path) -> dict[str, str]:
     """Every figure file, keyed `fig3`, `fig3_pdf`, ...: the first format is the plain key."""
     return {(name if i == 0 else f"{name}_{fmt}"): f"{figures}/{name}.{fmt}" for name in FIGURES for i, fmt in enumerate(FIGURE_FORMATS)}
+
+
+# ---- the study (`make study`, bdnn.study): its own folder under the results and the figures
+#   <results>/study/config.yaml                     the study's validated config (with its seeds)
+#   <results>/study/cells/<cell>/config.yaml         the cell's config (the runs of a trained cell read it)
+#   <results>/study/cells/<cell>/{runs.csv,curves.csv,cell.json}
+#   <results>/study/{claims_map.csv,report.md,report.html}, <results>/study/tracking/{parent,results}.json
+#   <figures>/study/claims_map.{png,pdf}, <figures>/study/<cell>/{fig3,fig4}.{png,pdf}, <figures>/study/README.md
+# A trained cell's develop runs sit beside the default's under <results>/develop/<its settings key>/.
+STUDY_DIR = "study"
+STUDY_CELL_FILES = {"runs": "runs.csv", "curves": "curves.csv", "cell": "cell.json"}
+STUDY_FILES = {"map": "claims_map.csv", "report": "report.md", "page": "report.html"}
+STUDY_FIGURES = ("fig3", "fig4")
+MAP_FIGURE = "claims_map"
+
+
+def study_dir(results: str | Path) -> str:
+    return f"{results}/{STUDY_DIR}"
+
+
+def study_config(results: str | Path, cell: str | None = None) -> str:
+    """The study's config file, or with `cell` that cell's."""
+    return f"{study_dir(results)}/{CONFIG_FILE}" if cell is None else f"{study_dir(results)}/cells/{cell}/{CONFIG_FILE}"
+
+
+def study_cell_files(results: str | Path, cell: str) -> dict[str, str]:
+    return {role: f"{study_dir(results)}/cells/{cell}/{name}" for role, name in STUDY_CELL_FILES.items()}
+
+
+def study_files(results: str | Path) -> dict[str, str]:
+    return {role: f"{study_dir(results)}/{name}" for role, name in STUDY_FILES.items()}
+
+
+def study_tracking_file(results: str | Path, what: str = "parent") -> str:
+    """The study's parent MLflow run (`parent`, written before its runs are logged) or the record
+    of its results on that run (`results`)."""
+    return f"{study_dir(results)}/tracking/{what}.json"
+
+
+def study_cell_figures(figures: str | Path, cell: str) -> dict[str, str]:
+    """{fig3, fig3_pdf, fig4, fig4_pdf} of one cell."""
+    out = {}
+    for name in STUDY_FIGURES:
+        out[name] = f"{figures}/{STUDY_DIR}/{cell}/{name}.png"
+        out[f"{name}_pdf"] = f"{figures}/{STUDY_DIR}/{cell}/{name}.pdf"
+    return out
+
+
+def study_map_figures(figures: str | Path) -> dict[str, str]:
+    return {"map": f"{figures}/{STUDY_DIR}/{MAP_FIGURE}.png", "map_pdf": f"{figures}/{STUDY_DIR}/{MAP_FIGURE}.pdf"}

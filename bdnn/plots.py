@@ -44,9 +44,11 @@ def _band(ax: plt.Axes, g: pd.DataFrame, x: str, y: str, label: str, **kw: Any) 
         ax.fill_between(stats.index, stats["min"], stats["max"], color=line.get_color(), alpha=0.2, linewidth=0)
 
 
-def fig3(curves: pd.DataFrame, base: Path) -> list[Path]:
+def fig3(curves: pd.DataFrame, base: Path, runs: pd.DataFrame | None = None, title: str = "") -> list[Path]:
     """Panels A-D: A, S, E, F against remaining hidden neurons, one line per sample count
-    (the largest class subset), mean over seeds with a min-max band."""
+    (the largest class subset), mean over seeds with a min-max band. With `runs` (the study's
+    bdnn.study.run_table), panel D marks each count's selected peaks (one dot per seed) and its
+    mean plateau (a thick bar from its smallest to its largest width, at the mean peak F)."""
     full = curves[curves["n_classes"] == curves["n_classes"].max()]
     pruned = full[full["iteration"] > 0]
     fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True)
@@ -59,11 +61,90 @@ def fig3(curves: pd.DataFrame, base: Path) -> list[Path]:
         ax.set_ylabel(label)
         ax.set_title(f"({letter}) {label}", loc="left")
         ax.grid(alpha=0.3)
+    if runs is not None:
+        ax = axes[1, 1]
+        mine = runs[runs["n_classes"] == full["n_classes"].max()]
+        for i, s in enumerate(counts):
+            g = mine[mine["samples"] == s]
+            color = cmap(i / max(len(counts) - 1, 1))
+            ax.scatter(g["hidden"], g["F_at_peak"], color=color, edgecolor="black", linewidth=0.5, zorder=3, s=22)
+            ax.hlines(g["F_at_peak"].mean(), g["plateau_min"].mean(), g["plateau_max"].mean(), color=color, linewidth=5, alpha=0.45)
+        ax.set_title("(D) fitness F: peaks (dots) and mean plateau (bars)", loc="left")
     for ax in axes[1]:
         ax.set_xlabel("remaining hidden neurons (log scale)")
     axes[0, 0].legend(title="training samples", fontsize=8)
     n_seeds = full["seed"].nunique()
-    fig.suptitle(f"BDNN-sp on MNIST, {int(full['n_classes'].iloc[0])} classes: mean over {n_seeds} seed(s), band = min-max")
+    fig.suptitle(
+        (f"{title}: " if title else "")
+        + f"BDNN-sp on MNIST, {int(full['n_classes'].iloc[0])} classes: mean over {n_seeds} seed(s), band = min-max"
+    )
+    return _save(fig, base)
+
+
+def study_fig4(runs: pd.DataFrame, floor: int, base: Path, title: str = "") -> list[Path]:
+    """A study cell's Fig. 4: (A) the hidden size at the F peak against the sample count per class
+    subset (mean and min-max over seeds), the mean plateau as a shaded band, and the size floor
+    (prune.min_hidden); (B) the trainable range: the widest width whose A is above the level."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
+    counts = sorted(runs["samples"].unique())
+    full = runs["n_classes"].max()
+    for n_cls, g in sorted(runs.groupby("n_classes"), reverse=True):
+        color = "tab:red" if n_cls == full else "black"
+        label = f"{n_cls} classes ({g['classes'].iloc[0]})"
+        _band(axes[0], g, "samples", "hidden", label, marker="o", color=color)
+        band = g.groupby("samples")[["plateau_min", "plateau_max"]].mean().sort_index()
+        axes[0].fill_between(band.index, band["plateau_min"], band["plateau_max"], color=color, alpha=0.08, hatch="//", linewidth=0)
+        _band(axes[1], g, "samples", "trainable_max", label, marker="s", color=color)
+    axes[0].axhline(floor, color="grey", linestyle=":", linewidth=1.5, label=f"size floor (prune.min_hidden = {floor})")
+    axes[0].set_ylabel("hidden neurons at the F peak (hatched: mean plateau)")
+    axes[0].set_title("(A) developed network size", loc="left")
+    axes[1].set_ylabel("widest trainable width (hidden neurons)")
+    axes[1].set_title("(B) trainable range", loc="left")
+    for ax in axes:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(counts, [str(s) for s in counts], rotation=45)
+        ax.set_xlabel("training samples")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, base)
+
+
+VERDICT_COLORS = {"holds": "#7fbf7f", "fails": "#e58080", "inconclusive": "#e6e6a8"}
+
+
+def claims_map(study_map: pd.DataFrame, labels: Mapping[str, str], base: Path) -> list[Path]:
+    """The study's map: cells (rows) x claims (columns), coloured by verdict, the statistic (and
+    p where there is one) written in each square."""
+    cells = list(dict.fromkeys(study_map["cell"]))
+    claims = list(labels)
+    fig, ax = plt.subplots(figsize=(2.3 * len(claims) + 2, 0.55 * len(cells) + 1.4))
+    for i, cell in enumerate(cells):
+        for j, claim in enumerate(claims):
+            r = study_map[(study_map["cell"] == cell) & (study_map["claim"] == claim)]
+            if not len(r):
+                continue
+            r = r.iloc[0]
+            verdict = str(r["verdict"])
+            color = next((c for v, c in VERDICT_COLORS.items() if verdict.startswith(v)), "white")
+            ax.add_patch(plt.Rectangle((j, i), 1, 1, facecolor=color, edgecolor="white", linewidth=2))
+            stat = r["statistic"]
+            stat_text = "" if pd.isna(stat) else (f"{stat:.0f}" if claim == "claim3" else f"{stat:+.2f}")
+            if not pd.isna(r["p"]):
+                stat_text += f", p={r['p']:.2g}"
+            ax.text(j + 0.5, i + 0.5, f"{verdict}\n{stat_text}", ha="center", va="center", fontsize=8)
+    ax.set_xlim(0, len(claims))
+    ax.set_ylim(len(cells), 0)
+    ax.set_xticks([j + 0.5 for j in range(len(claims))], [labels[c] for c in claims], fontsize=9)
+    ax.set_yticks([i + 0.5 for i in range(len(cells))], cells)
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_title("Claims map: cell x claim, verdict and statistic (claim 3: counts where smaller, and p)", pad=28, fontsize=10)
+    fig.tight_layout()
     return _save(fig, base)
 
 
@@ -219,26 +300,34 @@ def make_figures(tables: Mapping[str, str | Path], out: str | Path) -> list[Path
     return paths + record_figures(out, paths)
 
 
-def record_figures(out: Path, paths: Sequence[Path]) -> list[Path]:
+def record_figures(
+    out: Path,
+    paths: Sequence[Path],
+    texts: Mapping[str, str] = FIGURE_TEXT,
+    made_by: str = "`make reproduce` (`snakemake`)",
+    writer: str = "`bdnn figures` (the workflow's `figures` rule)",
+    verdicts: str = "`results/claims.md`",
+    heading: str = "Figures of the last full reproduction",
+) -> list[Path]:
     """Write <out>/README.md (the figures, the commit, date and machine that made them, and their
     sha256) only when a figure's bytes differ from the hashes it records: the same results leave
     it, and `git status`, untouched."""
-    hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+    hashes = {Path(p).relative_to(out).as_posix(): hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths}
     readme = out / FIGURES_README
     recorded = dict(re.findall(r"^- `([^`]+)`: sha256 ([0-9a-f]{64})$", readme.read_text(), re.M)) if readme.is_file() else {}
     if recorded == hashes:
         return []
     lines = [
-        "# Figures of the last full reproduction",
+        f"# {heading}",
         "",
-        "Written by `bdnn figures` (the workflow's `figures` rule) whenever the figures' bytes change; never edited by hand.",
+        f"Written by {writer} whenever the figures' bytes change; never edited by hand.",
         "",
-        f"- Made by: `make reproduce` (`snakemake`), code at commit {git_commit()}",
+        f"- Made by: {made_by}, code at commit {git_commit()}",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, on {machine()}",
         "- The numbers behind them depend on the CPU and the torch thread count only through float rounding; the verdicts "
-        "are in `results/claims.md` of the same run (summarised in the repository's README).",
+        f"are in {verdicts} of the same run (summarised in the repository's README).",
         "",
-        *[f"- `{name}.png` / `.pdf`: {text}" for name, text in FIGURE_TEXT.items()],
+        *[f"- `{name}.png` / `.pdf`: {text}" for name, text in texts.items()],
         "",
         "## sha256 of each file",
         "",

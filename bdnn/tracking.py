@@ -123,25 +123,38 @@ def sweep_key(cfg: Mapping[str, Any]) -> str:
     return settings_key(cfg, "transfer")
 
 
-def init_sweep(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """Create the store, the experiment and the sweep's parent run (once, before the fan-out)."""
-    sweep = sweep_key(cfg)
+def study_key(cfg: Mapping[str, Any]) -> str:
+    """The study's key: the method's settings and the study block (its cells and thresholds)."""
+    return settings_key(cfg, "study")
+
+
+def init_sweep(cfg: Mapping[str, Any], study: bool = False) -> dict[str, Any]:
+    """Create the store, the experiment and the parent run of the sweep (or, with `study`, of the
+    study, whose record also names the cell of each trained cell's settings key), once, before
+    the fan-out."""
+    kind = "study" if study else "sweep"
+    key = study_key(cfg) if study else sweep_key(cfg)
     client = _client(cfg)
+    cell_of = {}
+    if study:
+        from bdnn.study import cells
+
+        cell_of = {c.key: c.name for c in cells(cfg) if c.trained}
 
     def go():
         exp_id = _experiment(client, cfg)
-        tags = {"sweep": sweep, "git_commit": git_commit(), "kind": "sweep"}
-        run_id, created = _get_or_create(client, exp_id, f"sweep/{sweep}", tags, f"sweep-{sweep}")
+        tags = {"sweep": key, "git_commit": git_commit(), "kind": kind}
+        run_id, created = _get_or_create(client, exp_id, f"{kind}/{key}", tags, f"{kind}-{key}")
         if created:
             from mlflow.entities import Param
 
-            params = [Param(k, v[:6000]) for k, v in flatten(settings(cfg, "transfer")).items()]
+            params = [Param(k, v[:6000]) for k, v in flatten(settings(cfg, "study" if study else "transfer")).items()]
             for i in range(0, len(params), 100):
                 client.log_batch(run_id, params=params[i : i + 100])
             client.set_terminated(run_id, "FINISHED")
-        return {"experiment_id": exp_id, "parent_run_id": run_id, "sweep": sweep, "tracking_uri": tracking_uri(cfg)}
+        return {"experiment_id": exp_id, "parent_run_id": run_id, "sweep": key, "tracking_uri": tracking_uri(cfg), "cells": cell_of}
 
-    return _retry(go, "creating the MLflow experiment and sweep run", tracking_uri(cfg))
+    return _retry(go, f"creating the MLflow experiment and {kind} run", tracking_uri(cfg))
 
 
 def _batches(items: list, size: int) -> Iterable[list]:
@@ -168,9 +181,12 @@ def track_result(cfg: Mapping[str, Any], kind: str, result: Path, sweep_file: st
     seed, classes = summary["seed"], summary["classes"]
     if kind == "develop":
         table, keys = result / names["curve"], METRIC_COLUMNS
-        name = f"develop-{classes}-{summary['samples']}-seed{seed}"
+        cell = sweep.get("cells", {}).get(summary["settings"])  # a study cell's run: named by its cell
+        name = f"{cell + '-' if cell else ''}develop-{classes}-{summary['samples']}-seed{seed}"
         key = develop_job(summary["settings"], classes, summary["samples"], seed)
         scalars = {"classes": classes, "n_classes": summary["n_classes"], "n_samples": summary["samples"], "seed": seed}
+        if cell:
+            scalars["cell"] = cell
         note = (
             f"developed: {summary['hidden_at_peak']} hidden at iteration {summary['peak_iteration']}"
             f"{' (censored at the floor)' if summary['peak_censored'] else ''}, A {summary['A_at_peak']:.1%}, F {summary['F_at_peak']:.3f}; "
@@ -263,38 +279,66 @@ def claims_metrics(claims: Mapping[str, Any]) -> dict[str, float]:
 NOTE_LIMIT = 7500  # MLflow keeps tag values up to 8,000 characters
 
 
-def run_note(markdown: str, limit: int = NOTE_LIMIT) -> str:
+def run_note(markdown: str, limit: int = NOTE_LIMIT, full_text: str = f"results/{CLAIMS_FILE}") -> str:
     """A run description from a markdown text: whole, or cut at the last line that fits, with a
     pointer to the full text among the run's artifacts."""
     if len(markdown) <= limit:
         return markdown
-    tail = f"\n\n*(cut here to fit MLflow's limit: the full text is the artifact results/{CLAIMS_FILE})*\n"
+    tail = f"\n\n*(cut here to fit MLflow's limit: the full text is the artifact {full_text})*\n"
     return markdown[: markdown.rfind("\n", 0, limit - len(tail))] + tail
 
 
-def track_sweep_results(
-    cfg: Mapping[str, Any], sweep_file: str, claims_md: Path, claims_json: Path, files: Sequence[Path]
+def track_parent_results(
+    cfg: Mapping[str, Any], sweep_file: str, note: Path, metrics: Mapping[str, float], files: Sequence[Path]
 ) -> dict[str, Any]:
-    """Put the sweep's results on its parent run: claims.md as its description (rendered as markdown
-    in the run's overview), the claims' statistics as metrics, and `files` (tables, figures,
-    claims) as artifacts. Rerun whenever the results change: the same run is updated, never
-    duplicated (artifacts of the same name are replaced)."""
+    """Put results on a parent run (the sweep's or the study's): the markdown file `note` as its
+    description (rendered in the run's overview), `metrics`, and `files` as artifacts (tables and
+    texts under results/, figures under figures/). Rerun whenever the results change: the same run
+    is updated, never duplicated (artifacts of the same name are replaced)."""
     sweep = json.loads(Path(sweep_file).read_text())
     run_id = sweep["parent_run_id"]
-    metrics = claims_metrics(json.loads(claims_json.read_text()))
     client = _client(cfg)
 
     def go():
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        client.set_tag(run_id, "mlflow.note.content", run_note(claims_md.read_text()))
+        client.set_tag(run_id, "mlflow.note.content", run_note(note.read_text(), full_text=f"results/{note.name}"))
         client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
         for f in files:
-            client.log_artifact(run_id, str(f), artifact_path="results" if f.suffix in (".csv", ".md", ".json") else "figures")
+            client.log_artifact(run_id, str(f), artifact_path="results" if f.suffix in (".csv", ".md", ".json", ".html") else "figures")
         return {"run_id": run_id, "metrics": len(metrics), "artifacts": len(files)}
 
-    return _retry(go, "logging the sweep's results to MLflow", tracking_uri(cfg))
+    return _retry(go, "logging results to their MLflow parent run", tracking_uri(cfg))
+
+
+def track_sweep_results(
+    cfg: Mapping[str, Any], sweep_file: str, claims_md: Path, claims_json: Path, files: Sequence[Path]
+) -> dict[str, Any]:
+    """The sweep's results on its parent run: claims.md as its description, the claims' statistics
+    as metrics, the tables, figures and claims as artifacts (track_parent_results)."""
+    return track_parent_results(cfg, sweep_file, claims_md, claims_metrics(json.loads(claims_json.read_text())), files)
+
+
+def study_metrics(map_csv: Path) -> dict[str, float]:
+    """The study's map as metrics of its parent run: each cell's statistic and p per claim."""
+    import pandas as pd
+
+    from bdnn.study import metric_name
+
+    out = {}
+    for r in pd.read_csv(map_csv).itertuples():
+        for what in ("statistic", "p"):
+            value = getattr(r, what)
+            if pd.notna(value):
+                out[f"{metric_name(r.cell)}_{r.claim}_{what}"] = float(value)
+    return out
+
+
+def track_study_results(cfg: Mapping[str, Any], parent_file: str, report_md: Path, map_csv: Path, files: Sequence[Path]) -> dict[str, Any]:
+    """The study's results on its parent run: report.md as its description, the map as metrics,
+    the map, report and figures as artifacts (track_parent_results)."""
+    return track_parent_results(cfg, parent_file, report_md, study_metrics(map_csv), files)
 
 
 def ui_target(cfg: Mapping[str, Any]) -> dict[str, Any]:

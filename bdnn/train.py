@@ -8,15 +8,16 @@ it), without autograd's per-step bookkeeping, which dominates at batch size 10.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from bdnn import BDNNError
-from bdnn.data import Split
+from bdnn.data import Split, Task
 from bdnn.fitness import accuracy
 from bdnn.model import PrunableMLP
 
@@ -103,19 +104,22 @@ def train_epoch(
     on_batches: Callable[[int], None] | None = None,
     step0: int = 0,
     stats: RunningStats | None = None,
+    limit: int | None = None,
 ) -> int:
     """One epoch over `data` in a shuffled order drawn from `generator`; returns the step count.
 
     With `every` and `on_batches`, calls on_batches(step) after every `every` mini-batches
     (step counts mini-batches from `step0`). With `stats`, accumulates the running loss and
-    correct count (see sgd_step).
+    correct count (see sgd_step). With `limit`, stops after that many mini-batches (the order is
+    drawn all the same, so a cut epoch uses the generator as a whole one does).
     """
     n = len(data)
     perm = torch.randperm(n, generator=generator).to(data.x.device)
     xs, ts = data.x.index_select(0, perm), data.t.index_select(0, perm)
     ys = data.y.index_select(0, perm) if stats is not None else None
     step = step0
-    for start in range(0, n, batch_size):
+    stop = n if limit is None else min(n, limit * batch_size)
+    for start in range(0, stop, batch_size):
         end = start + batch_size
         sgd_step(model, xs[start:end], ts[start:end], lr, stats, None if ys is None else ys[start:end])
         step += 1
@@ -124,28 +128,57 @@ def train_epoch(
     return step
 
 
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    """Mini-batches in one epoch over n samples (the last one may be smaller)."""
+    return math.ceil(n / batch_size)
+
+
 def train(
-    model: PrunableMLP, data: Tensors, lr: float, batch_size: int, epochs: int, generator: torch.Generator, where: str
+    model: PrunableMLP,
+    data: Tensors,
+    lr: float,
+    batch_size: int,
+    epochs: int,
+    generator: torch.Generator,
+    where: str,
+    steps: int | None = None,
 ) -> tuple[float, float]:
-    """`epochs` epochs of SGD; NaN/inf weights stop with a NumericalError naming `where`.
+    """`epochs` epochs of SGD, or with `steps` exactly that many mini-batch steps (as many epochs
+    as they need, the last one cut short); NaN/inf weights stop with a NumericalError naming `where`.
 
     Returns the last epoch's running training (loss, accuracy): the mean over its mini-batches,
     each measured just before its update (no extra pass over the training set).
     """
+    per_epoch = steps_per_epoch(len(data), batch_size)
+    if steps is not None:
+        epochs = math.ceil(steps / per_epoch)
     stats = RunningStats.zeros(data.x.device)
+    seen = len(data)
     for epoch in range(epochs):
         last = epoch == epochs - 1  # only the last epoch's statistics are reported
+        limit = None if steps is None or not last else steps - per_epoch * epoch
+        if limit is not None:
+            seen = min(len(data), limit * batch_size)
         try:
-            train_epoch(model, data, lr, batch_size, generator, stats=stats if last else None)
+            train_epoch(model, data, lr, batch_size, generator, stats=stats if last else None, limit=limit)
         except RuntimeError as exc:
             if "overflow" not in str(exc):
                 raise
             raise NumericalError(f"{where}, epoch {epoch + 1}: learning rate {lr} overflows the weights' dtype (NaN/inf)") from None
         check_finite(model, f"{where}, epoch {epoch + 1}")
-    loss, acc = stats.result(len(data))
+    loss, acc = stats.result(seen)
     if not math.isfinite(loss):
         raise NumericalError(f"{where}: training loss is NaN/inf")
     return loss, acc
+
+
+def eval_tensors(task: Task, cfg: Mapping[str, Any], test: Tensors, device: torch.device) -> Tensors:
+    """The split A is measured on (fitness.eval_split): the test images, or the held-out validation draw."""
+    if cfg["fitness"]["eval_split"] == "test":
+        return test
+    if task.validation is None:
+        raise ValueError("fitness.eval_split is validation but the task has no validation draw")
+    return Tensors.of(task.validation, task.n_classes, device)
 
 
 @torch.no_grad()

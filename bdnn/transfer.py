@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from bdnn.config import ConfigError, validation_size
 from bdnn.data import MNIST, Split, Task, make_split, make_task, new_samples, rng_for, stratified_indices
 from bdnn.develop import develop
 from bdnn.files import write_csv, write_json
 from bdnn.layout import NETWORKS, TASK_NETWORKS, TRANSFER_COLUMNS, TRANSFER_FILES
 from bdnn.model import PrunableMLP, build_model
-from bdnn.train import Tensors, check_finite, evaluate, make_generator, stream_seed, train_epoch
+from bdnn.train import Tensors, check_finite, eval_tensors, evaluate, make_generator, stream_seed, train_epoch
 
 # Random streams of the controls (seed streams 0-2 belong to the develop run and the transfer).
 SCRATCH_STREAM, RANDOM_STREAM = 3, 4
@@ -109,7 +110,11 @@ def transfer_curve(
 
 def developed_epochs(cfg: Mapping[str, Any], peak_iteration: int) -> int:
     """Epochs of training the developed network received: the initial ones plus one retraining
-    phase per pruning iteration up to its peak."""
+    phase per pruning iteration up to its peak. The controls match epochs, so they are defined for
+    training by epochs only (equal_steps and trained_start off, as in the paper)."""
+    for key in ("equal_steps", "trained_start"):
+        if cfg.get(key) is not None:
+            raise ConfigError(f"config key {key}: the transfer controls match epochs of training; run the transfer with {key}: null")
     return cfg["initial_epochs"] + peak_iteration * cfg["retrain_epochs"]
 
 
@@ -147,7 +152,7 @@ def prepare(kind: str, start: Start, log: Log | None = None) -> tuple[PrunableML
     task, cfg, seed, device = start.task, start.cfg, start.seed, start.device
     train_data = Tensors.of(task.train, task.n_classes, device)
     test = Tensors.of(task.test, task.n_classes, device)
-    eval_data = test if task.validation is None else Tensors.of(task.validation, task.n_classes, device)
+    eval_data = eval_tensors(task, cfg, test, device)
     developed = start.developed.to(device)
     target = evaluate(developed, eval_data)[0]
     epochs = developed_epochs(cfg, start.peak_iteration)
@@ -245,9 +250,8 @@ def task_draws(mnist: MNIST, cfg: Mapping[str, Any], seed: int) -> dict[int, Spl
     """The training draws of the new task's digits (task_transfer.to), one per size: stratified,
     disjoint from each other and from the same seed's draws of the main transfer experiment (its
     training samples and every new-sample draw)."""
-    t, tt, fit = cfg["transfer"], cfg["task_transfer"], cfg["fitness"]
-    val = fit["validation_size"] if fit["eval_split"] == "validation" else 0
-    main = make_task(mnist, cfg["classes"][t["classes"]], t["samples"], seed, val)  # as the main transfer jobs draw it
+    t, tt = cfg["transfer"], cfg["task_transfer"]
+    main = make_task(mnist, cfg["classes"][t["classes"]], t["samples"], seed, validation_size(cfg))  # as the main transfer jobs draw it
     used = [main.train.index, *(new_samples(mnist, main, n, seed).index for n in t["new_samples"])]
     if main.validation is not None:
         used.append(main.validation.index)

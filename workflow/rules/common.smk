@@ -36,8 +36,10 @@ CONFIG_OF = {DEVELOP: EFFECTIVE, TRANSFER: EFFECTIVE, TASK: EFFECTIVE}
 # The develop settings and class subset whose network each transfer settings key transfers.
 DEVELOP_OF = {TRANSFER: DEVELOP, TASK: DEVELOP}
 SOURCE_OF = {TRANSFER: config["transfer"]["classes"], TASK: (config["task_transfer"] or {}).get("from")}
-# The sweep (parent MLflow run, keyed by its transfer settings) each settings key's runs nest under.
-SWEEP_OF = {DEVELOP: TRANSFER, TRANSFER: TRANSFER, TASK: TRANSFER}
+# The parent MLflow run (its record: the sweep's, keyed by its transfer settings) each settings
+# key's runs nest under (the study adds its cells' keys, under the study's parent).
+SWEEP_RECORD = layout.sweep_tracking_file(R, TRANSFER)
+SWEEP_FILE_OF = {DEVELOP: SWEEP_RECORD, TRANSFER: SWEEP_RECORD, TASK: SWEEP_RECORD}
 # The transfer jobs of this config: (experiment, settings key, networks).
 TRANSFERS = [("transfer", TRANSFER, layout.NETWORKS)] + ([("task_transfer", TASK, layout.TASK_NETWORKS)] if TASK else [])
 
@@ -55,6 +57,11 @@ def develop_files(settings, classes, samples, seed):
     return layout.job_files(R, layout.develop_job(settings, classes, samples, seed))
 
 
+def develop_jobs(settings):
+    """The develop jobs of this config's sweep under one settings key (subset x count x seed)."""
+    return [layout.develop_job(settings, c, s, seed) for c in CLASSES for s in config["samples"] for seed in config["seeds"]]
+
+
 def transfer_files(experiment, settings, network, seed):
     return layout.job_files(R, layout.transfer_job(settings, network, seed, experiment))
 
@@ -65,9 +72,9 @@ def developed_files(wildcards):
     return develop_files(DEVELOP_OF[s], SOURCE_OF[s], config["transfer"]["samples"], wildcards.seed)
 
 
-def sweep_develop_files(role):
+def sweep_develop_files(role, settings=DEVELOP):
     """One file of the given role per develop run of this config (subset x count x seed)."""
-    return [develop_files(DEVELOP, c, s, seed)[role] for c in CLASSES for s in config["samples"] for seed in config["seeds"]]
+    return [layout.job_files(R, job)[role] for job in develop_jobs(settings)]
 
 
 def transfer_jobs(experiment):
@@ -87,7 +94,7 @@ def sweep_transfer_files(experiment, role):
 
 
 def tracked_outputs():
-    develop = [layout.develop_job(DEVELOP, c, s, seed) for c in CLASSES for s in config["samples"] for seed in config["seeds"]]
+    develop = develop_jobs(DEVELOP)
     transfer = [job for experiment in layout.EXPERIMENTS for job in transfer_jobs(experiment)]
     return [layout.tracking_file(R, job) for job in develop + transfer]
 
@@ -97,4 +104,4 @@ def job_config(wildcards):
 
 
 def sweep_record(wildcards):
-    return layout.sweep_tracking_file(R, SWEEP_OF[wildcards.settings])
+    return SWEEP_FILE_OF[wildcards.settings]

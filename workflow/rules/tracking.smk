@@ -58,7 +58,7 @@ rule track_sweep:
     """Put the results on the sweep's parent run: claims.md as its description, the claims'
     statistics as metrics, the tables and figures as artifacts (updated when they change)."""
     input:
-        sweep=layout.sweep_tracking_file(R, TRANSFER),
+        sweep=SWEEP_RECORD,
         claims=rules.claims.output.text,
         claims_data=rules.claims.output.data,
         files=[*TABLES.values(), *rules.figures.output],

@@ -1,0 +1,163 @@
+# The study (`make study` = `snakemake study` with config/study.yaml merged over config/config.yaml):
+# cells that change one factor at a time from this config (bdnn.study). A trained cell's develop
+# runs are ordinary develop jobs under its own settings key; a fitness-weight cell reuses the
+# default cell's. Every new run is tracked under the study's parent MLflow run.
+from bdnn.study import cells as study_cells
+
+STUDY = config["study"]
+STUDY_RECORD = layout.study_tracking_file(R)
+STUDY_CONFIG = layout.study_config(R)
+CELLS = {}
+if STUDY is not None:
+    try:
+        CELLS = {cell.name: cell for cell in study_cells(config)}
+    except ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
+    # the study's config with its seeds, and each cell's config (the one its runs read)
+    write_text(STUDY_CONFIG, yaml.safe_dump(dict(config), sort_keys=True), only_if_changed=True)
+    for cell in CELLS.values():
+        cell_config = layout.study_config(R, cell.name)
+        write_text(cell_config, yaml.safe_dump(cell.config, sort_keys=True), only_if_changed=True)
+        if cell.trained:
+            CONFIG_OF[cell.key] = cell_config
+            SWEEP_FILE_OF[cell.key] = STUDY_RECORD
+
+
+wildcard_constraints:
+    cell=r"[A-Za-z0-9_.+-]+",
+
+
+def study_cell(wildcards):
+    if STUDY is None:
+        raise WorkflowError("config key study: the study is off (null); run `make study` (config/study.yaml)")
+    return CELLS[wildcards.cell]
+
+
+def trained_cells():
+    return [name for name, cell in CELLS.items() if cell.trained]
+
+
+rule track_study_init:
+    """Create the study's parent MLflow run before its runs are logged."""
+    output:
+        STUDY_RECORD,
+    log:
+        layout.log_file(R, "tracking/study"),
+    conda:
+        "../../environment.yml"
+    params:
+        config=STUDY_CONFIG,
+    shell:
+        "bdnn track study --no-default-config --config {params.config} --out {output} > {log} 2>&1"
+
+
+rule track_study_cell:
+    """Log a trained cell's develop runs to MLflow, nested under the study's parent run (one job per
+    cell: one start of MLflow for its runs, not one per run)."""
+    input:
+        curves=lambda w: sweep_develop_files("curve", study_cell(w).key),
+        summaries=lambda w: sweep_develop_files("summary", study_cell(w).key),
+        models=lambda w: sweep_develop_files("model", study_cell(w).key),
+        parent=STUDY_RECORD,
+    output:
+        layout.study_tracking_file(R, "cells/{cell}"),
+    log:
+        layout.log_file(R, "tracking/study-{cell}"),
+    conda:
+        "../../environment.yml"
+    params:
+        config=lambda w: layout.study_config(R, w.cell),
+        results=lambda w, input: [os.path.dirname(f) for f in input.curves],
+    shell:
+        "bdnn track develop --no-default-config --config {params.config} --result {params.results}"
+        " --sweep {input.parent} --out {output} > {log} 2>&1"
+
+
+rule study_cell:
+    """One cell of the study: its verdicts on claims 1-3, each run's plateau and trainable range,
+    and its Fig. 3 and Fig. 4."""
+    input:
+        curves=lambda w: sweep_develop_files("curve", study_cell(w).key),
+        summaries=lambda w: sweep_develop_files("summary", study_cell(w).key),
+    output:
+        **layout.study_cell_files(R, "{cell}"),
+        **{
+            name: report(path, caption="../report/study_cell.rst", category="Study", subcategory="{cell}")
+            if path.endswith(".png")
+            else path
+            for name, path in layout.study_cell_figures(FIG, "{cell}").items()
+        },
+    log:
+        layout.log_file(R, "study/{cell}"),
+    conda:
+        "../../environment.yml"
+    params:
+        config=lambda w: layout.study_config(R, w.cell),
+        out=lambda w, output: os.path.dirname(output.cell),
+        figures=lambda w, output: os.path.dirname(output.fig3),
+    shell:
+        "bdnn study cell --no-default-config --config {params.config} --cell {wildcards.cell} --curves {input.curves}"
+        " --summaries {input.summaries} --out {params.out} --figures {params.figures} > {log} 2>&1"
+
+
+STUDY_FILES = layout.study_files(R)
+MAP_FIGURES = layout.study_map_figures(FIG)
+
+
+rule study_map:
+    """The claims map (cells x claims), the study's report and the map figure."""
+    input:
+        cells=[layout.study_cell_files(R, name)["cell"] for name in CELLS],
+        figures=[path for name in CELLS for path in layout.study_cell_figures(FIG, name).values()],
+    output:
+        map=STUDY_FILES["map"],
+        report=STUDY_FILES["report"],
+        page=report(STUDY_FILES["page"], caption="../report/study.rst", category="Study"),
+        figure=report(MAP_FIGURES["map"], caption="../report/claims_map.rst", category="Study"),
+        figure_pdf=MAP_FIGURES["map_pdf"],
+    log:
+        layout.log_file(R, "study/map"),
+    conda:
+        "../../environment.yml"
+    params:
+        config=STUDY_CONFIG,
+        out=lambda w, output: os.path.dirname(output.map),
+        figures=lambda w, output: os.path.dirname(output.figure),
+    shell:
+        "bdnn study map --no-default-config --config {params.config} --cells {input.cells} --cell-figures {input.figures}"
+        " --out {params.out} --figures {params.figures} > {log} 2>&1"
+
+
+rule track_study:
+    """Put the study's results on its parent run: report.md as its description, the map as
+    metrics, the map, report and figures as artifacts (updated when they change)."""
+    input:
+        parent=STUDY_RECORD,
+        report=STUDY_FILES["report"],
+        map=STUDY_FILES["map"],
+        files=[MAP_FIGURES["map"], *(layout.study_cell_figures(FIG, name)[f] for name in CELLS for f in layout.STUDY_FIGURES)],
+    output:
+        layout.study_tracking_file(R, "results"),
+    log:
+        layout.log_file(R, "tracking/study-results"),
+    conda:
+        "../../environment.yml"
+    params:
+        config=STUDY_CONFIG,
+    shell:
+        "bdnn track study-results --no-default-config --config {params.config} --sweep {input.parent} --claims {input.report}"
+        " --claims-data {input.map} --files {input.report} {input.map} {input.files} --out {output} > {log} 2>&1"
+
+
+def study_targets(wildcards):
+    """Everything the study makes; refused in one line where the config has no study block."""
+    if STUDY is None:
+        raise WorkflowError("config key study: the study is off (null); run `make study` (config/study.yaml)")
+    runs = [layout.study_tracking_file(R, f"cells/{name}") for name in trained_cells()]
+    return [*rules.study_map.output, *runs, *rules.track_study.output]
+
+
+rule study:
+    """The whole study: every cell, the map, the report and their tracking (make study)."""
+    input:
+        study_targets,
