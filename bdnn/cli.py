@@ -87,11 +87,16 @@ def _runtime(threads: int, device: Any) -> dict[str, Any]:
     return {"threads": threads, "device": str(device), "torch": torch.__version__, "bdnn": __version__}
 
 
-def _job(cfg: dict[str, Any], classes_spec: str, samples: int, seed: int):
-    """(job config, subset name, MNIST, task) of one develop job."""
+def _job(cfg: dict[str, Any], classes_spec: str, samples: int, seed: int, extra_samples: int = 0):
+    """(job config, subset name, MNIST, task) of one develop job (or of the develop run a transfer
+    job starts from, whose further draws are `extra_samples`); stops before allocating anything
+    where the job's estimated memory exceeds what it was given."""
     from bdnn.data import load_mnist, make_task
+    from bdnn.memory import check_memory
 
     job, name = job_config(cfg, classes_spec, samples, seed)
+    n_classes = len(job["classes"][name])
+    check_memory(job["hidden_init"], n_classes, samples + extra_samples + validation_size(job))
     mnist = load_mnist(job["cache"], job["data_dir"], log=log)
     return job, name, mnist, make_task(mnist, job["classes"][name], samples, seed, validation_size(job))
 
@@ -158,7 +163,8 @@ def cmd_transfer(args: argparse.Namespace) -> None:
     else:
         key, source = settings_key(cfg, "transfer"), t["classes"]
     _check_settings(args, key)
-    job, name, mnist, task = _job(cfg, source, t["samples"], args.seed)
+    draws = sum(t["new_samples"]) + (sum(cfg["task_transfer"]["new_samples"]) if args.other_task else 0)
+    job, name, mnist, task = _job(cfg, source, t["samples"], args.seed, extra_samples=draws)
     if args.other_task:  # its draws avoid those of the main transfer: the job needs that subset too
         job["classes"][t["classes"]] = cfg["classes"][t["classes"]]
     device = resolve_device(job["runtime"]["device"])
@@ -430,7 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
         "study",
         "the study's analysis (make study)",
         "`cell`: one cell's verdicts, plateaus, trainable ranges and figures from its develop runs; `map`: the claims map, "
-        "the report and the map figure from every cell. The config must have a study block (docs/method.md, 'The study').",
+        "the report and the map figure from every cell. --config is the study's (results/study/config.yaml), with its study "
+        "block (docs/method.md, 'The study').",
     )
     p.add_argument("step", choices=["cell", "map"], help="cell: one cell; map: the whole study")
     p.add_argument("--cell", help="the cell's name (cell)")

@@ -24,6 +24,23 @@ def _cells(line: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
 
+def _bullets(lines: list[str]) -> str:
+    """A bullet list; an indented line continues its item, an indented `- ` is a sub-item."""
+    items: list[tuple[list[str], list[str]]] = []
+    for line in lines:
+        if line.startswith("- "):
+            items.append(([line[2:]], []))
+        elif line.strip().startswith("- "):
+            items[-1][1].append(line.strip()[2:])
+        else:
+            items[-1][0].append(line.strip())
+    out = []
+    for text, subs in items:
+        sub = "<ul>" + "".join(f"<li>{_inline(s)}</li>" for s in subs) + "</ul>" if subs else ""
+        out.append(f"<li>{_inline(' '.join(text))}{sub}</li>")
+    return "<ul>" + "".join(out) + "</ul>"
+
+
 def markdown_to_html(text: str, title: str) -> str:
     """The page: blocks separated by blank lines; a block is a heading, a bullet list, a pipe
     table (header, separator, rows) or a paragraph."""
@@ -34,8 +51,8 @@ def markdown_to_html(text: str, title: str) -> str:
         if heading and len(lines) == 1:
             level = len(heading.group(1))
             body.append(f"<h{level}>{_inline(heading.group(2))}</h{level}>")
-        elif all(line.startswith("- ") for line in lines):
-            body.append("<ul>" + "".join(f"<li>{_inline(line[2:])}</li>" for line in lines) + "</ul>")
+        elif lines[0].startswith("- ") and all(line.startswith(("- ", " ")) for line in lines):
+            body.append(_bullets(lines))
         elif len(lines) >= 2 and lines[0].startswith("|") and re.fullmatch(r"\|?[-|: ]+\|?", lines[1].strip()):
             head = "".join(f"<th>{_inline(c)}</th>" for c in _cells(lines[0]))
             rows = "".join("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in _cells(line)) + "</tr>" for line in lines[2:])

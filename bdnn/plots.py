@@ -81,10 +81,11 @@ def fig3(curves: pd.DataFrame, base: Path, runs: pd.DataFrame | None = None, tit
     return _save(fig, base)
 
 
-def study_fig4(runs: pd.DataFrame, floor: int, base: Path, title: str = "") -> list[Path]:
+def study_fig4(runs: pd.DataFrame, floor: int, hidden_init: int, base: Path, title: str = "") -> list[Path]:
     """A study cell's Fig. 4: (A) the hidden size at the F peak against the sample count per class
     subset (mean and min-max over seeds), the mean plateau as a shaded band, and the size floor
-    (prune.min_hidden); (B) the trainable range: the widest width whose A is above the level."""
+    (prune.min_hidden); (B) the trainable range: the widest width whose A is above the level (at
+    hidden_init every width trained: the range is censored there)."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
     counts = sorted(runs["samples"].unique())
     full = runs["n_classes"].max()
@@ -96,6 +97,7 @@ def study_fig4(runs: pd.DataFrame, floor: int, base: Path, title: str = "") -> l
         axes[0].fill_between(band.index, band["plateau_min"], band["plateau_max"], color=color, alpha=0.08, hatch="//", linewidth=0)
         _band(axes[1], g, "samples", "trainable_max", label, marker="s", color=color)
     axes[0].axhline(floor, color="grey", linestyle=":", linewidth=1.5, label=f"size floor (prune.min_hidden = {floor})")
+    axes[1].axhline(hidden_init, color="grey", linestyle=":", linewidth=1.5, label=f"hidden_init = {hidden_init}: every width trained")
     axes[0].set_ylabel("hidden neurons at the F peak (hatched: mean plateau)")
     axes[0].set_title("(A) developed network size", loc="left")
     axes[1].set_ylabel("widest trainable width (hidden neurons)")

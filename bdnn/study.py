@@ -10,7 +10,6 @@ develop runs (its own settings key).
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -225,11 +224,6 @@ def map_rows(cell: str, claims: Mapping[str, Claim], runs: int) -> list[dict[str
     return rows
 
 
-def metric_name(text: str) -> str:
-    """A cell or claim name as MLflow allows in a metric key (letters, digits, _ - . / and space)."""
-    return re.sub(r"[^\w\-./ ]", "_", text.replace("+", "_plus_"))
-
-
 # ---------------------------------------------------------------- the report
 
 
@@ -345,10 +339,12 @@ def report(cfg: Mapping[str, Any], study_map: pd.DataFrame, data: Mapping[str, M
             )
             + "."
         )
+    lines.append(
+        f"- **The trainable range** ({full}: the widest width whose A is above the level, mean over seeds; "
+        f"{cfg['hidden_init']} = every width trained, so the range is censored there):"
+    )
     for cell in [c for c, d in data.items() if c == "default" or d["trained"]]:  # the weights do not change A
-        lines.append(
-            f"- Trainable range ({cell}, {full}, the widest width whose A is above the level): {_by_samples(m[cell]['trainable_max'], full, '.0f')}."
-        )
+        lines.append(f"  - {cell}: {_by_samples(m[cell]['trainable_max'], full, '.0f')}.")
     lines += ["", "## Compute", ""]
     lines += [
         f"- {cell}: {d['runs']} runs, {d['mechanisms']['seconds'] / 60:.1f} min of develop compute"
@@ -396,9 +392,10 @@ def write_cell(
     out_dir: str,
     fig_dir: str,
 ) -> list[str]:
-    """One cell: its runs' curves (F recomputed under its fitness block), the run table, the
-    verdicts and mechanism numbers (cell.json) into `out_dir`, and its Fig. 3 and Fig. 4 into
-    `fig_dir` (file names: bdnn.layout.STUDY_CELL_FILES, STUDY_FIGURES)."""
+    """One cell of the study whose config is `cfg` (the whole study's, not the cell's): its runs'
+    curves (F recomputed under the cell's fitness block), the run table, the verdicts and mechanism
+    numbers (cell.json) into `out_dir`, and its Fig. 3 and Fig. 4 into `fig_dir` (file names:
+    bdnn.layout.STUDY_CELL_FILES, STUDY_FIGURES)."""
     import json
     from pathlib import Path
 
@@ -421,7 +418,7 @@ def write_cell(
     write_json(out["cell"], cell_record(name, cell.change, cell.trained, cell.key, claims, mech, len(runs)))
     title = f"study cell {name} ({cell.change})"
     paths = fig3(curves, Path(fig_dir) / "fig3", runs, title=f"cell {name}")
-    paths += study_fig4(runs, cfg["prune"]["min_hidden"], Path(fig_dir) / "fig4", title)
+    paths += study_fig4(runs, cfg["prune"]["min_hidden"], cfg["hidden_init"], Path(fig_dir) / "fig4", title)
     return [*out.values(), *map(str, paths)]
 
 

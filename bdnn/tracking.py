@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -123,6 +124,12 @@ def sweep_key(cfg: Mapping[str, Any]) -> str:
     return settings_key(cfg, "transfer")
 
 
+def mlflow_key(text: str) -> str:
+    """A name as MLflow allows in a param or metric key (letters, digits, _ - . : / and space):
+    a study cell named A+S gives A_plus_S."""
+    return re.sub(r"[^\w\-.:/ ]", "_", text.replace("+", "_plus_"))
+
+
 def study_key(cfg: Mapping[str, Any]) -> str:
     """The study's key: the method's settings and the study block (its cells and thresholds)."""
     return settings_key(cfg, "study")
@@ -148,7 +155,7 @@ def init_sweep(cfg: Mapping[str, Any], study: bool = False) -> dict[str, Any]:
         if created:
             from mlflow.entities import Param
 
-            params = [Param(k, v[:6000]) for k, v in flatten(settings(cfg, "study" if study else "transfer")).items()]
+            params = [Param(mlflow_key(k), v[:6000]) for k, v in flatten(settings(cfg, "study" if study else "transfer")).items()]
             for i in range(0, len(params), 100):
                 client.log_batch(run_id, params=params[i : i + 100])
             client.set_terminated(run_id, "FINISHED")
@@ -324,14 +331,12 @@ def study_metrics(map_csv: Path) -> dict[str, float]:
     """The study's map as metrics of its parent run: each cell's statistic and p per claim."""
     import pandas as pd
 
-    from bdnn.study import metric_name
-
     out = {}
     for r in pd.read_csv(map_csv).itertuples():
         for what in ("statistic", "p"):
             value = getattr(r, what)
             if pd.notna(value):
-                out[f"{metric_name(r.cell)}_{r.claim}_{what}"] = float(value)
+                out[mlflow_key(f"{r.cell}_{r.claim}_{what}")] = float(value)
     return out
 
 

@@ -4,8 +4,11 @@ run the workflow in a temporary working directory (never over the repo's results
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -74,14 +77,16 @@ def snakemake(
     workdir: Path,
     *args: str,
     cache: Path,
-    config: Path = TEST_CONFIG,
+    config: Path | tuple[Path, ...] = TEST_CONFIG,
     timeout: int = 600,
     check: bool = True,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run the repo's workflow on `config` in `workdir` with the default profile."""
+    """Run the repo's workflow on `config` (one file or several, later ones merged over earlier
+    ones) in `workdir` with the default profile."""
+    configs = config if isinstance(config, tuple) else (config,)
     proc = subprocess.run(
-        snakemake_cmd(workdir, config, cache=cache, cores=2, args=args),
+        snakemake_cmd(workdir, *configs, cache=cache, cores=2, args=args),
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -113,3 +118,49 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def mlflow_runs(work: Path, experiment: str = "bdnn-sp-test"):
+    """(client, experiment, every run) of the tiny sweep's store in `work`."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{work}/results/mlflow.db")
+    exp = client.get_experiment_by_name(experiment)
+    return client, exp, client.search_runs([exp.experiment_id], max_results=1000)
+
+
+def copy_run(src: Path, dst: Path, ignore: tuple[str, ...] = ()) -> Path:
+    """A copy of a workflow run's folder (copytree keeps mtimes, and .snakemake's metadata);
+    `ignore`: names (glob patterns) left behind."""
+    shutil.copytree(src, dst, symlinks=True, ignore=shutil.ignore_patterns(*ignore) if ignore else None)
+    return dst
+
+
+def wait_for_server(proc: subprocess.Popen, url: str, timeout: float = 120, log: Path | None = None) -> None:
+    """Until `url` answers 200; fails (stopping the server) where the process exits or time runs out."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_group(proc)
+            raise AssertionError(f"the server at {url} did not start" + (f":\n{log.read_text()[-3000:]}" if log else ""))
+        time.sleep(0.5)
+
+
+def stop_group(proc: subprocess.Popen) -> None:
+    """Stop a server started with start_new_session=True by its process group's id."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()

@@ -161,6 +161,8 @@ def test_markdown_page_of_the_claims_subset():
     assert "<h1>Title</h1>" in page and "<p>Some <strong>bold</strong> <code>x&lt;y</code>.</p>" in page
     assert "<thead><tr><th>a</th><th>b</th></tr></thead><tbody><tr><td><strong>holds</strong></td><td>1</td></tr></tbody>" in page
     assert "<ul><li>one</li><li>two</li></ul>" in page
+    nested = markdown_to_html("- a\n  goes on\n- b\n  - b1\n  - b2", "T")
+    assert "<ul><li>a goes on</li><li>b<ul><li>b1</li><li>b2</li></ul></li></ul>" in nested
 
 
 def test_cli_malformed_config_file_and_missing_cache(tmp_path):

@@ -12,7 +12,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, TEST_CONFIG, VENV_BIN, bdnn_cli, env_with_venv, free_port, snakemake, snakemake_cmd
+from conftest import (
+    REPO,
+    TEST_CONFIG,
+    VENV_BIN,
+    bdnn_cli,
+    copy_run,
+    env_with_venv,
+    free_port,
+    snakemake,
+    snakemake_cmd,
+    stop_group,
+    wait_for_server,
+)
 
 from bdnn import layout
 
@@ -33,11 +45,6 @@ def assert_same_tables(a: Path, b: Path) -> None:
 
 def snapshot(work: Path) -> dict[str, float]:
     return {str(p): p.stat().st_mtime_ns for p in (work / "results").rglob("*") if p.is_file() and ".snakemake" not in p.parts}
-
-
-def copy_run(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst, symlinks=True)  # copytree keeps mtimes (copy2), and .snakemake's metadata
-    return dst
 
 
 # ---------------------------------------------------------------- 1. bad input via snakemake
@@ -272,28 +279,8 @@ def _start_server(port: int, store: Path) -> subprocess.Popen:
         str(store / "artifacts"),
     ]
     proc = subprocess.Popen(cmd, cwd=store, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    import urllib.request
-
-    t0 = time.time()
-    while time.time() - t0 < 90:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
-            return proc
-        except OSError:
-            if proc.poll() is not None:
-                raise AssertionError("mlflow server exited") from None
-            time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)
-    raise AssertionError("mlflow server did not start")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    wait_for_server(proc, f"http://127.0.0.1:{port}/health", timeout=90)
+    return proc
 
 
 def test_dead_then_dying_tracking_server_loses_no_results_and_rerun_completes(baseline, tmp_path, mnist_cache):
@@ -329,7 +316,7 @@ def test_dead_then_dying_tracking_server_loses_no_results_and_rerun_completes(ba
             start_new_session=True,
         )
         _wait_for(lambda: len(list((work / "results" / "tracking").rglob("seed*.json"))) >= 2, timeout=240)
-        _stop(server)
+        stop_group(server)
         run.communicate(timeout=300)
         partial = len(list((work / "results" / "tracking").rglob("seed*.json")))
         assert partial < 24
@@ -344,4 +331,4 @@ def test_dead_then_dying_tracking_server_loses_no_results_and_rerun_completes(ba
         assert len(keys) == len(set(keys)) == 25
         assert all(r.info.status == "FINISHED" for r in runs)
     finally:
-        _stop(server)
+        stop_group(server)

@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, snakemake
+from conftest import REPO, mlflow_runs, snakemake
 
 from bdnn.layout import EXPERIMENTS, FIGURES, NETWORKS, TASK_NETWORKS
 
@@ -47,14 +47,6 @@ SUMMARY = [
     "seconds",
 ]
 TRANSFER = ["seed", "network", "hidden", "new_samples", "step", "error_new", "error_test"]
-
-
-def mlflow_runs(work):
-    from mlflow.tracking import MlflowClient
-
-    client = MlflowClient(tracking_uri=f"sqlite:///{work}/results/mlflow.db")
-    exp = client.get_experiment_by_name("bdnn-sp-test")
-    return client, exp, client.search_runs([exp.experiment_id], max_results=1000)
 
 
 def test_tables_have_the_fixed_columns(baseline):

@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 from bdnn import layout
 from bdnn.config import ConfigError, numbers_in_lists, settings_key, validate_config
 from bdnn.files import write_text
+from bdnn.study import cells as study_cells
 
 import yaml
 
@@ -45,6 +46,7 @@ TRANSFERS = [("transfer", TRANSFER, layout.NETWORKS)] + ([("task_transfer", TASK
 
 
 wildcard_constraints:
+    cell=r"[A-Za-z0-9_.+-]+",
     settings=r"[0-9a-f]{10}",
     classes="|".join(map(re.escape, CLASSES)),
     samples=r"\d+",
@@ -105,3 +107,42 @@ def job_config(wildcards):
 
 def sweep_record(wildcards):
     return SWEEP_FILE_OF[wildcards.settings]
+
+
+# ---- the study (workflow/rules/study.smk): its cells, each a variant of this config
+
+STUDY = config["study"]
+STUDY_RECORD = layout.study_tracking_file(R)
+STUDY_CONFIG = layout.study_config(R)
+CELLS = {}
+if STUDY is not None:
+    try:
+        CELLS = {cell.name: cell for cell in study_cells(config)}
+    except ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
+    # the study's config with its seeds, and each cell's config (the one its runs read)
+    write_text(STUDY_CONFIG, yaml.safe_dump(dict(config), sort_keys=True), only_if_changed=True)
+    for cell in CELLS.values():
+        cell_config = layout.study_config(R, cell.name)
+        write_text(cell_config, yaml.safe_dump(cell.config, sort_keys=True), only_if_changed=True)
+        if cell.trained:
+            CONFIG_OF[cell.key] = cell_config
+            SWEEP_FILE_OF[cell.key] = STUDY_RECORD
+
+
+def study_cell(wildcards):
+    if STUDY is None:
+        raise WorkflowError("config key study: the study is off (null); run `make study` (config/study.yaml)")
+    return CELLS[wildcards.cell]
+
+
+def trained_cells():
+    return [name for name, cell in CELLS.items() if cell.trained]
+
+
+def study_targets(wildcards):
+    """Everything the study makes; refused in one line where the config has no study block."""
+    if STUDY is None:
+        raise WorkflowError("config key study: the study is off (null); run `make study` (config/study.yaml)")
+    runs = [layout.study_tracking_file(R, f"cells/{name}") for name in trained_cells()]
+    return [*list(rules.study_map.output), *runs, *list(rules.track_study.output)]

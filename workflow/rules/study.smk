@@ -1,40 +1,10 @@
 # The study (`make study` = `snakemake study` with config/study.yaml merged over config/config.yaml):
 # cells that change one factor at a time from this config (bdnn.study). A trained cell's develop
 # runs are ordinary develop jobs under its own settings key; a fitness-weight cell reuses the
-# default cell's. Every new run is tracked under the study's parent MLflow run.
-from bdnn.study import cells as study_cells
-
-STUDY = config["study"]
-STUDY_RECORD = layout.study_tracking_file(R)
-STUDY_CONFIG = layout.study_config(R)
-CELLS = {}
-if STUDY is not None:
-    try:
-        CELLS = {cell.name: cell for cell in study_cells(config)}
-    except ConfigError as exc:
-        raise WorkflowError(str(exc)) from None
-    # the study's config with its seeds, and each cell's config (the one its runs read)
-    write_text(STUDY_CONFIG, yaml.safe_dump(dict(config), sort_keys=True), only_if_changed=True)
-    for cell in CELLS.values():
-        cell_config = layout.study_config(R, cell.name)
-        write_text(cell_config, yaml.safe_dump(cell.config, sort_keys=True), only_if_changed=True)
-        if cell.trained:
-            CONFIG_OF[cell.key] = cell_config
-            SWEEP_FILE_OF[cell.key] = STUDY_RECORD
-
-
-wildcard_constraints:
-    cell=r"[A-Za-z0-9_.+-]+",
-
-
-def study_cell(wildcards):
-    if STUDY is None:
-        raise WorkflowError("config key study: the study is off (null); run `make study` (config/study.yaml)")
-    return CELLS[wildcards.cell]
-
-
-def trained_cells():
-    return [name for name, cell in CELLS.items() if cell.trained]
+# default cell's. Every new run is tracked under the study's parent MLflow run. The cells and the
+# functions: common.smk.
+STUDY_FILES = layout.study_files(R)
+MAP_FIGURES = layout.study_map_figures(FIG)
 
 
 rule track_study_init:
@@ -82,9 +52,9 @@ rule study_cell:
     output:
         **layout.study_cell_files(R, "{cell}"),
         **{
-            name: report(path, caption="../report/study_cell.rst", category="Study", subcategory="{cell}")
-            if path.endswith(".png")
-            else path
+            name: (
+                report(path, caption="../report/study_cell.rst", category="Study", subcategory="{cell}") if path.endswith(".png") else path
+            )
             for name, path in layout.study_cell_figures(FIG, "{cell}").items()
         },
     log:
@@ -92,16 +62,12 @@ rule study_cell:
     conda:
         "../../environment.yml"
     params:
-        config=lambda w: layout.study_config(R, w.cell),
+        config=STUDY_CONFIG,
         out=lambda w, output: os.path.dirname(output.cell),
         figures=lambda w, output: os.path.dirname(output.fig3),
     shell:
         "bdnn study cell --no-default-config --config {params.config} --cell {wildcards.cell} --curves {input.curves}"
         " --summaries {input.summaries} --out {params.out} --figures {params.figures} > {log} 2>&1"
-
-
-STUDY_FILES = layout.study_files(R)
-MAP_FIGURES = layout.study_map_figures(FIG)
 
 
 rule study_map:
@@ -147,14 +113,6 @@ rule track_study:
     shell:
         "bdnn track study-results --no-default-config --config {params.config} --sweep {input.parent} --claims {input.report}"
         " --claims-data {input.map} --files {input.report} {input.map} {input.files} --out {output} > {log} 2>&1"
-
-
-def study_targets(wildcards):
-    """Everything the study makes; refused in one line where the config has no study block."""
-    if STUDY is None:
-        raise WorkflowError("config key study: the study is off (null); run `make study` (config/study.yaml)")
-    runs = [layout.study_tracking_file(R, f"cells/{name}") for name in trained_cells()]
-    return [*rules.study_map.output, *runs, *rules.track_study.output]
 
 
 rule study:

@@ -1,0 +1,240 @@
+"""The study layer: cells from the config, F recomputed under each weighting on hand-made curves,
+plateau and trainable range by hand, the equal-steps budget counted step by step, the trained
+start, refused configs, and a tiny study end to end through `snakemake`."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import yaml
+from conftest import REPO, copy_run, mlflow_runs, snakemake
+
+import bdnn.train as train_module
+from bdnn.config import ConfigError, load_config, settings_key, validate_config
+from bdnn.data import make_task
+from bdnn.develop import develop, phase_steps, train_until_plateau
+from bdnn.layout import STUDY_CELL_FILES, study_cell_figures, study_files, study_map_figures
+from bdnn.model import build_model
+from bdnn.study import CLAIMS, cells, judge, recompute, run_table
+from bdnn.train import Tensors, evaluate, make_generator, train
+
+STUDY = {
+    "cells": ["default", "A+S", "A+E", "A-only", "equal-steps", "trained-start", "paper-lr", "validation"],
+    "weights": {"A+S": [1, 1, 0], "A+E": [1, 0, 1], "A-only": [1, 0, 0]},
+}
+
+
+def _cfg(**study):
+    return validate_config({"study": {**STUDY, **study}})
+
+
+def hand_curves(seeds=(0,), samples=(600,), n_classes=10):
+    """Four pruning iterations at widths 100, 50, 20, 10 (and the un-pruned 200) whose F peaks
+    are known: A alone peaks at 100 (iteration 1), A+S at 20 (S spikes there), A+E at 10 (E
+    spikes there); with equal weights A + S + E peaks at 10 (0.6 + 0 + 2)."""
+    rows = []
+    for samples_ in samples:
+        for seed in seeds:
+            for it, (h, a, s, e) in enumerate(
+                [(200, 0.5, None, 0.0), (100, 0.9, 0.0, 0.0), (50, 0.8, 0.0, 0.0), (20, 0.7, 1.0, 0.0), (10, 0.6, 0.0, 2.0)]
+            ):
+                rows.append(
+                    {"classes": "0-9" if n_classes == 10 else "0-4", "n_classes": n_classes, "samples": samples_, "seed": seed,
+                     "iteration": it, "hidden": h, "A": a, "test_acc": a, "S_normalized": s, "S_raw": s, "E_per_connection": e,
+                     "E_printed": e}
+                )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_cells_are_one_change_each_and_weights_reuse_the_default_runs():
+    cfg = _cfg()
+    by = {c.name: c for c in cells(cfg)}
+    base = settings_key(cfg)
+    assert [c.name for c in cells(cfg)] == STUDY["cells"]
+    for name in ("default", "A+S", "A+E", "A-only"):  # recomputed: the default cell's runs
+        assert by[name].key == base and not by[name].trained
+    assert by["A+E"].config["fitness"] == {**cfg["fitness"], "alpha": 1, "beta": 0, "gamma": 1}
+    assert by["equal-steps"].config["equal_steps"] == 19200 and by["paper-lr"].config["lr"] == 1.0
+    assert by["trained-start"].config["trained_start"] == {"patience": 3, "max_epochs": 50}
+    assert by["validation"].config["fitness"]["eval_split"] == "validation"
+    trained = [c.key for c in by.values() if c.trained]
+    assert len(set(trained)) == 4 and base not in trained
+    # a null key is left out of the settings key: the default runs keep their folders
+    assert settings_key({**cfg, "equal_steps": None, "trained_start": None}) == base
+    assert settings_key({**cfg, "equal_steps": 600}) != base
+
+
+@pytest.mark.parametrize(("cell", "peak"), [("default", 10), ("A+S", 20), ("A+E", 10), ("A-only", 100)])
+def test_each_weighting_selects_its_known_peak_on_hand_made_curves(cell, peak):
+    cfg = next(c for c in cells(_cfg()) if c.name == cell).config
+    runs = run_table(recompute(hand_curves(), cfg["fitness"]), tolerance=1e-9, level=0.5)
+    assert runs["hidden"].tolist() == [peak]
+    assert runs["interior"].tolist() == [peak in (50, 20)]
+
+
+def test_plateau_and_trainable_range_by_hand():
+    c = recompute(hand_curves(), {"stability": "normalized", "mean_weight": "per_connection", "alpha": 1, "beta": 0, "gamma": 0})
+    # F = A: 0.9, 0.8, 0.7, 0.6 -> within 0.15 of the peak: 100 and 50 (0.75 would be the edge)
+    r = run_table(c, tolerance=0.15, level=0.5).iloc[0]
+    assert (r["hidden"], r["plateau_iterations"], r["plateau_min"], r["plateau_max"]) == (100, 2, 50, 100)
+    # chance 0.1, best 0.9: trainable where A > 0.1 + 0.75 x 0.8 = 0.7 -> widths 100 and 50
+    r = run_table(c, tolerance=0.15, level=0.75).iloc[0]
+    assert (r["trainable_min"], r["trainable_max"]) == (50, 100) and r["trainable_level"] == pytest.approx(0.7)
+
+
+def test_judge_reads_claim2_on_the_peak_and_on_the_trainable_range():
+    """A peak that shrinks with the samples while the trainable width grows: claim 2 fails, 2' holds."""
+    frames = []
+    for i, s in enumerate([600, 1200, 2400, 4800, 9600, 19200]):
+        for seed in range(5):
+            c = hand_curves(seeds=(seed,), samples=(s,))
+            # the peak's width shrinks with the samples; the trained un-pruned width grows with them
+            c["hidden"] = c["hidden"].where(c["iteration"] == 0, c["hidden"] - i).where(c["iteration"] > 0, 200 + 10 * i)
+            c.loc[c["iteration"] == 0, "A"] = 0.9
+            frames.append(c)
+    c = recompute(pd.concat(frames), {"stability": "normalized", "mean_weight": "per_connection", "alpha": 1, "beta": 0, "gamma": 0})
+    claims = judge(run_table(c, 0.003, 0.5))
+    assert set(claims) == set(CLAIMS)
+    assert claims["claim2"].verdict == "fails" and claims["claim2"].statistic == pytest.approx(-1.0)
+    assert (
+        claims["claim2_range"].statistic == pytest.approx(1.0) and claims["claim1"].verdict == "fails"
+    )  # every peak is the first iteration
+    assert claims["claim3"].verdict == "n/a"  # one subset only
+
+
+def test_equal_steps_budget_is_exact(monkeypatch, mnist, tiny_cfg):
+    calls = []
+    real = train_module.sgd_step
+    monkeypatch.setattr(train_module, "sgd_step", lambda *a, **k: (calls.append(1), real(*a, **k)))
+    cfg = {**tiny_cfg, "equal_steps": 57}  # ceil(57 / 10) = 6 steps per epoch of a 57-sample run
+    assert phase_steps(cfg, 4) == 24 and phase_steps({**cfg, "equal_steps": None}, 4) is None
+    task = make_task(mnist, list(range(10)), 100, seed=0)
+    data = Tensors.of(task.train, 10, torch.device("cpu"))
+    for steps in (3, 10, 24, 25):  # 10 steps per epoch of the 100 samples: cut epochs, whole ones, several
+        calls.clear()
+        train(build_model(cfg, 10, 0, "cpu"), data, 0.5, 10, 99, make_generator(0, 0), "test", steps=steps)
+        assert len(calls) == steps
+    calls.clear()
+    res = develop(task, cfg, seed=0)
+    phases = cfg["initial_epochs"] + res.summary["iterations"] * cfg["retrain_epochs"]
+    assert len(calls) == phases * 6
+
+
+def test_equal_steps_of_the_own_count_is_training_by_epochs(mnist, tiny_cfg):
+    task = make_task(mnist, list(range(10)), 100, seed=0)
+    by_epochs = develop(task, tiny_cfg, seed=0).curve
+    by_steps = develop(task, {**tiny_cfg, "equal_steps": 100}, seed=0).curve
+    strip = lambda c: [{k: v for k, v in r.items() if k != "seconds"} for r in c]  # noqa: E731
+    assert strip(by_steps) == strip(by_epochs)
+
+
+@pytest.mark.parametrize(("patience", "max_epochs"), [(1, 6), (2, 6), (6, 3)])
+def test_trained_start_stops_on_validation_and_keeps_its_best_epoch(mnist, tiny_cfg, patience, max_epochs):
+    task = make_task(mnist, list(range(10)), 100, seed=0, validation_size=100)
+    cfg = {**tiny_cfg, "lr": 0.3, "trained_start": {"patience": patience, "max_epochs": max_epochs}}
+    cpu = torch.device("cpu")
+    train_d, val_d = Tensors.of(task.train, 10, cpu), Tensors.of(task.validation, 10, cpu)
+    # replay epoch by epoch: the validation accuracy after each, and the rule's stop
+    replay, gen, accs = build_model(cfg, 10, 0, cpu), make_generator(0, 0), []
+    for _ in range(max_epochs):
+        train(replay, train_d, cfg["lr"], cfg["batch_size"], 1, gen, "replay")
+        accs.append(evaluate(replay, val_d)[0])
+        best = int(np.argmax(accs))  # first argmax
+        if len(accs) - 1 - best >= patience:
+            break
+    model = build_model(cfg, 10, 0, cpu)
+    _, epoch = train_until_plateau(model, train_d, val_d, cfg, make_generator(0, 0))
+    assert epoch == best + 1 and evaluate(model, val_d)[0] == accs[best]
+    assert develop(task, cfg, seed=0).summary["initial_epochs_run"] == epoch
+    with pytest.raises(ValueError, match="validation draw"):
+        develop(make_task(mnist, list(range(10)), 100, seed=0), cfg, seed=0)
+
+
+@pytest.mark.parametrize(
+    ("study", "message"),
+    [
+        ({"cells": ["default", "lr-2"]}, "study.cells: unknown cell 'lr-2'"),
+        ({"cells": []}, "study.cells"),
+        ({"cells": ["zero"], "weights": {"zero": [0, 0, 0]}}, "study.weights.zero: alpha, beta and gamma are all 0"),
+        ({"cells": ["default"], "tolerance": 0.1}, "unknown key in study"),
+        ({"cells": ["default"], "weights": {"default": [1, 0, 0]}}, "study.weights.default: the name of a built-in cell"),
+        ({"cells": ["default"], "trainable_level": 1.5}, "study.trainable_level"),
+    ],
+)
+def test_bad_study_configs_are_refused_in_one_line_naming_the_key(study, message):
+    with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")) as err:
+        cells(validate_config({"study": study}))
+    assert "\n" not in str(err.value)
+
+
+def test_study_off_is_refused():
+    with pytest.raises(ConfigError, match="config key study: the study is off"):
+        cells(validate_config({}))
+
+
+def test_study_config_file_is_valid_and_changes_no_default_run():
+    cfg = load_config(REPO / "config" / "config.yaml", REPO / "config" / "study.yaml")
+    assert settings_key(cfg) == settings_key(load_config(REPO / "config" / "config.yaml"))
+    assert [c.name for c in cells(cfg)] == cfg["study"]["cells"]
+
+
+@pytest.mark.slow
+def test_tiny_study_through_snakemake(baseline, tmp_path, mnist_cache):
+    """The tiny study over a copy of the tiny sweep (its MLflow store left behind, so the study
+    makes its own): map, report, figures, tracking under the study's parent; a second call has
+    nothing to do; a bad study config stops before any job."""
+    work = tmp_path / "work"
+    copy_run(baseline[0], work, ignore=("mlflow.db", "mlartifacts", "tracking", "locks"))
+    study_cfg = REPO / "config" / "test-study.yaml"
+    cfg = yaml.safe_load(study_cfg.read_text())["study"]
+    configs = (REPO / "config" / "test.yaml", study_cfg)
+    snakemake(work, "study", config=configs, cache=mnist_cache)
+    results = work / "results"
+
+    def cells_json(cell):
+        return json.loads((results / "study" / "cells" / cell / STUDY_CELL_FILES["cell"]).read_text())
+
+    study_map = pd.read_csv(study_files(results)["map"])
+    assert study_map["cell"].unique().tolist() == cfg["cells"]
+    assert len(study_map) == len(cfg["cells"]) * len(CLAIMS)
+    assert (study_map["verdict"].isin(["inconclusive (n < 5)", "n/a"])).all()  # two seeds
+    assert (study_map["runs"] == 8).all()  # 2 subsets x 2 counts x 2 seeds
+    report = (results / "study" / "report.md").read_text()
+    assert f"within {cfg['plateau_tolerance']} of the run's peak" in report and "## The map" in report
+    for cell in cfg["cells"]:
+        for path in study_cell_figures(work / "figures", cell).values():
+            assert Path(path).stat().st_size > 1000
+        d = cells_json(cell)
+        assert d["trained"] == (cell in ("equal-steps", "trained-start"))
+        assert (d["settings"] == cells_json("default")["settings"]) == (not d["trained"])
+    for path in study_map_figures(work / "figures").values():
+        assert Path(path).stat().st_size > 1000
+    # equal steps: every phase of every run has the 200-sample run's steps (20 at batch 10)
+    eq = cells_json("equal-steps")
+    assert {v["retrain"] for v in eq["mechanisms"]["steps_per_phase"].values()} == {20}
+    # the recomputed A-only cell selects, in every run, the first argmax of A over the pruning iterations
+    curves = pd.read_csv(results / "curves.csv")
+    runs = pd.read_csv(results / "study" / "cells" / "A-only" / "runs.csv")
+    for r in runs.itertuples():
+        g = curves[
+            (curves["classes"] == r.classes) & (curves["samples"] == r.samples) & (curves["seed"] == r.seed) & (curves["iteration"] > 0)
+        ]
+        assert r.hidden == g["hidden"].iloc[int(np.argmax(g["A"].to_numpy()))]
+    # MLflow: the study's parent carries the report; the trained cells' 16 runs nest under it, named by cell
+    client, exp, all_runs = mlflow_runs(work)
+    parent = [r for r in all_runs if r.data.tags.get("kind") == "study"]
+    assert len(parent) == 1 and "## The map" in parent[0].data.tags["mlflow.note.content"]
+    nested = [r for r in all_runs if r.data.tags.get("mlflow.parentRunId") == parent[0].info.run_id]
+    assert len(nested) == 16 and {r.data.tags["cell"] for r in nested} == {"equal-steps", "trained-start"}
+    assert all(r.info.run_name.startswith(r.data.tags["cell"] + "-develop-") for r in nested)
+    assert any(k.startswith("A_plus_S_claim2") for k in parent[0].data.metrics)
+    # nothing left to do; a bad study config is refused before any job, in one line naming the key
+    again = snakemake(work, "study", "-n", config=configs, cache=mnist_cache)
+    assert "Nothing to be done" in again.stdout + again.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("study: {cells: [default, nope]}\n")
+    proc = snakemake(work, "study", config=(configs[0], bad), cache=mnist_cache, check=False)
+    assert proc.returncode != 0 and "config key study.cells: unknown cell 'nope'" in proc.stdout + proc.stderr
