@@ -149,10 +149,11 @@ def cmd_transfer(args: argparse.Namespace) -> None:
     from bdnn.checkpoint import load_checkpoint
     from bdnn.develop import develop
     from bdnn.train import resolve_device
-    from bdnn.transfer import Start, run_task_transfer, run_transfer
+    from bdnn.transfer import Start, check_epoch_training, run_task_transfer, run_transfer
 
     threads = _threads(args.threads)
     cfg = _config(args)
+    check_epoch_training(cfg)
     t = cfg["transfer"]
     if args.other_task:
         if cfg["task_transfer"] is None:

@@ -337,7 +337,8 @@ STREAM_TRAIN, STREAM_VALIDATION, STREAM_NEW = 0, 1, 2
 def make_task(mnist: MNIST, digits: Sequence[int], n_samples: int, seed: int, validation_size: int = 0) -> Task:
     """Stratified, seed-determined training draw of `digits`, plus the test images of `digits`.
 
-    With `validation_size` > 0 a further disjoint stratified draw is the evaluation split.
+    With `validation_size` > 0 a further disjoint stratified draw (the split A is measured on under
+    fitness.eval_split validation, and the one trained_start stops on).
     """
     digits = list(digits)
     train_idx = stratified_indices(mnist.train_labels, digits, n_samples, rng_for(seed, STREAM_TRAIN))

@@ -60,10 +60,12 @@ def phase_steps(cfg: Mapping[str, Any], epochs: int) -> int | None:
 def train_until_plateau(
     model: PrunableMLP, train_data: Tensors, val_data: Tensors, cfg: Mapping[str, Any], gen: torch.Generator
 ) -> tuple[tuple[float, float], int]:
-    """The initial phase under `trained_start`: one epoch at a time (each of `equal_steps` steps
-    where that is set) until the validation accuracy has not improved for `patience` epochs, at
-    most `max_epochs`; the model is left at its best epoch (the first of equal accuracy).
-    Returns (the best epoch's training loss and accuracy, the best epoch's number)."""
+    """The initial phase under `trained_start`: one epoch at a time until the validation accuracy
+    has not improved for `patience` epochs, at most `max_epochs`; the model is left at its best
+    epoch (the first of equal accuracy). An epoch is one pass over the samples, or
+    ceil(equal_steps / batch_size) steps where equal_steps is set. Returns (the best epoch's
+    training loss and accuracy, the best epoch's number: the epochs of initial training the
+    network that pruning starts from received; training went on `patience` epochs past it)."""
     ts = cfg["trained_start"]
     best_acc, best_epoch, best_state, best_stats = -1.0, 0, None, (float("nan"), float("nan"))
     for epoch in range(1, ts["max_epochs"] + 1):
@@ -209,7 +211,7 @@ def develop(
         "iterations": len(pruning_rows),
         "final_hidden": model.n_hidden,
         "stopped_early": stopped_early,
-        "initial_epochs_run": initial_epochs,
+        "initial_epochs_run": initial_epochs,  # of the network pruning starts from (trained_start: its best epoch)
         "seconds": sum(r["seconds"] for r in curve),
     }
     return DevelopResult(curve=curve, model=developed, peak=best_row, summary=summary, final=model)

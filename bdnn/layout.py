@@ -154,7 +154,8 @@ def figure_files(figures: str | Path) -> dict[str, str]:
 #   <results>/study/config.yaml                     the study's validated config (with its seeds)
 #   <results>/study/cells/<cell>/config.yaml         the cell's config (the runs of a trained cell read it)
 #   <results>/study/cells/<cell>/{runs.csv,curves.csv,cell.json}
-#   <results>/study/{claims_map.csv,report.md,report.html}, <results>/study/tracking/{parent,results}.json
+#   <results>/study/{claims_map.csv,report.md,report.html}
+#   <results>/study/tracking/{parent,results}.json, <results>/study/tracking/cells/<cell>.json
 #   <figures>/study/claims_map.{png,pdf}, <figures>/study/<cell>/{fig3,fig4}.{png,pdf}, <figures>/study/README.md
 # A trained cell's develop runs sit beside the default's under <results>/develop/<its settings key>/.
 STUDY_DIR = "study"
@@ -182,8 +183,8 @@ def study_files(results: str | Path) -> dict[str, str]:
 
 
 def study_tracking_file(results: str | Path, what: str = "parent") -> str:
-    """The study's parent MLflow run (`parent`, written before its runs are logged) or the record
-    of its results on that run (`results`)."""
+    """The study's parent MLflow run (`parent`, written before its runs are logged), the record of
+    its results on that run (`results`), or of a trained cell's runs logged under it (`cells/<cell>`)."""
     return f"{study_dir(results)}/tracking/{what}.json"
 
 

@@ -11,7 +11,7 @@ from bdnn import BDNNError
 
 FLOAT = 4  # float32
 # Python, torch and the MNIST cache: measured develop jobs peaked at 553 MB with 1,000 hidden
-# neurons and 19,200 samples, of which the terms below account for about 260 MB.
+# neurons and 19,200 samples, of which the terms below account for about 307 MiB.
 BASE = 350 * 2**20
 EVAL_CHUNK = 20000  # bdnn.train.evaluate's chunk of samples
 
@@ -35,9 +35,10 @@ def available_bytes(env: Mapping[str, str] | None = None, meminfo: str = "/proc/
     """(bytes, where they come from): the SLURM job's memory where it runs under SLURM, else the
     machine's available memory."""
     env = os.environ if env is None else env
-    if env.get("SLURM_MEM_PER_NODE"):
+    # 0 means no limit was given (SLURM's --mem=0: the node's whole memory): the machine's then
+    if env.get("SLURM_MEM_PER_NODE", "0") != "0":
         return int(env["SLURM_MEM_PER_NODE"]) * 2**20, "given to this SLURM job (mem_mb)"
-    if env.get("SLURM_MEM_PER_CPU"):
+    if env.get("SLURM_MEM_PER_CPU", "0") != "0":
         cpus = int(env.get("SLURM_CPUS_ON_NODE", "1"))
         return int(env["SLURM_MEM_PER_CPU"]) * cpus * 2**20, "given to this SLURM job (mem_mb)"
     try:

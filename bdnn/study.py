@@ -33,7 +33,7 @@ CLAIMS = {
 }
 MAP_COLUMNS = ["cell", "claim", "verdict", "statistic", "interval_low", "interval_high", "p", "runs", "text"]
 # The width whose mean weight E the report compares across sample counts (the recorded width
-# nearest to it): small enough that the clock of SGD steps shows (docs/method.md).
+# nearest to it): a width near the F peaks of the default runs.
 E_WIDTH = 12
 
 
@@ -137,6 +137,7 @@ def run_table(curves: pd.DataFrame, tolerance: float, level: float) -> pd.DataFr
                 "plateau_min": int(plateau["hidden"].min()),
                 "plateau_max": int(plateau["hidden"].max()),
                 "trainable_level": float(cut),
+                "start_width": int(g["hidden"].iloc[0]),
                 "trainable_max": int(trainable["hidden"].max()) if len(trainable) else 0,
                 "trainable_min": int(trainable["hidden"].min()) if len(trainable) else 0,
             }
@@ -147,14 +148,20 @@ def run_table(curves: pd.DataFrame, tolerance: float, level: float) -> pd.DataFr
 def judge(runs: pd.DataFrame) -> dict[str, Claim]:
     """Claims 1-3 on a cell's runs by the rules of bdnn.claims (the same random draws as
     claims.md's, so the default cell repeats its verdicts), and claim 2 read on the trainable
-    range: the Spearman between the sample count and the mean widest trainable width."""
+    range: the Spearman between the sample count and the mean widest trainable width (n/a where
+    every run trains at every width, the un-pruned one included: the range is censored there)."""
     full = runs["n_classes"].max()
     big, small = runs[runs["n_classes"] == full], runs[runs["n_classes"] < full]
     n_seeds = int(big["seed"].nunique())
     rng = np.random.default_rng(0)
     out = {"claim1": claim1(big, n_seeds), "claim2": claim2(big, n_seeds, rng), "claim3": claim3(big, small, n_seeds, rng)}
-    ranged = big.assign(hidden=big["trainable_max"])
-    out["claim2_range"] = claim2(ranged, n_seeds, np.random.default_rng(0), what="widest trainable width")
+    if (big["trainable_max"] == big["start_width"]).all():  # every width trained in every run: nothing to rank
+        out["claim2_range"] = Claim(
+            "n/a (censored)", None, None, None, "every width, the un-pruned one included, is trainable in every run"
+        )
+    else:
+        ranged = big.assign(hidden=big["trainable_max"])
+        out["claim2_range"] = claim2(ranged, n_seeds, np.random.default_rng(0), what="widest trainable width")
     return out
 
 
@@ -167,19 +174,17 @@ def _means(df: pd.DataFrame, col: str, by: Sequence[str] = ("classes", "samples"
 
 
 def mechanisms(curves: pd.DataFrame, runs: pd.DataFrame, summaries: Sequence[Mapping[str, Any]], cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The numbers the report explains the claims with, measured on this cell's runs: the SGD
-    steps per phase, E at the recorded width nearest E_WIDTH, the un-pruned network's test
-    accuracy, the initial epochs actually run, the sizes at the peak, the plateau and the
-    trainable range, each as a mean per class subset and sample count."""
+    """The numbers the report explains the claims with: the SGD steps of a retraining phase (by
+    construction) and, measured on this cell's runs, E at the recorded width nearest E_WIDTH, the
+    un-pruned network's test accuracy, the epochs of initial training the network that pruning
+    starts from received (under trained_start its best epoch), the sizes at the peak, the plateau
+    and the trainable range, each as a mean per class subset and sample count."""
     widths = np.sort(curves["hidden"].unique())
     width = int(widths[np.argmin(np.abs(widths - E_WIDTH))])
-    steps = {}
+    steps = {}  # by construction (bdnn.develop.phase_steps; tests/test_study.py counts them)
     for s in sorted(curves["samples"].unique()):
         n = cfg["equal_steps"] if cfg.get("equal_steps") is not None else int(s)
-        steps[str(s)] = {
-            "initial": cfg["initial_epochs"] * steps_per_epoch(n, cfg["batch_size"]),
-            "retrain": cfg["retrain_epochs"] * steps_per_epoch(n, cfg["batch_size"]),
-        }
+        steps[str(s)] = cfg["retrain_epochs"] * steps_per_epoch(n, cfg["batch_size"])
     summary = pd.DataFrame(
         [
             {
@@ -192,7 +197,7 @@ def mechanisms(curves: pd.DataFrame, runs: pd.DataFrame, summaries: Sequence[Map
         ]
     )
     return {
-        "steps_per_phase": steps,
+        "retrain_steps": steps,
         "trained_start": cfg.get("trained_start") is not None,
         "E_width": width,
         "E_at_width": _means(curves[curves["hidden"] == width], "E"),
@@ -293,18 +298,18 @@ def report(cfg: Mapping[str, Any], study_map: pd.DataFrame, data: Mapping[str, M
     if "default" in m:
         d = m["default"]
         w = d["E_width"]
-        steps = d["steps_per_phase"]
+        steps = d["retrain_steps"]
         first, last = min(steps, key=int), max(steps, key=int)
         lines.append(
-            f"- **E is a clock of SGD steps.** Training is by epochs, so a retraining phase is {steps[first]['retrain']:,} steps "
-            f"on {int(first):,} samples and {steps[last]['retrain']:,} on {int(last):,}. At {w} hidden neurons ({full}), E "
+            f"- **E and the SGD steps.** Training is by epochs, so a retraining phase is {steps[first]:,} steps "
+            f"on {int(first):,} samples and {steps[last]:,} on {int(last):,}. At {w} hidden neurons ({full}), E "
             f"{_direction(_ends(d['E_at_width'], full))} from the fewest to the most samples (default cell: "
             f"{_by_samples(d['E_at_width'], full, '.3f')})."
         )
         if "equal-steps" in m:
             e = m["equal-steps"]
             lines.append(
-                f"  With equal steps (every run {e['steps_per_phase'][first]['retrain']:,} steps per retraining phase), E at "
+                f"  With equal steps (every run {e['retrain_steps'][first]:,} steps per retraining phase), E at "
                 f"{e['E_width']} hidden {_direction(_ends(e['E_at_width'], full))} ({_by_samples(e['E_at_width'], full, '.3f')}); "
                 f"the size at the peak: {_by_samples(e['size_at_peak'], full)} against the default's "
                 f"{_by_samples(d['size_at_peak'], full)}."
@@ -316,21 +321,21 @@ def report(cfg: Mapping[str, Any], study_map: pd.DataFrame, data: Mapping[str, M
                 r = study_map[(study_map["cell"] == c) & (study_map["claim"] == "claim2")].iloc[0]
                 r3 = study_map[(study_map["cell"] == c) & (study_map["claim"] == "claim3")].iloc[0]
                 parts.append(f"{c}: Spearman {_fmt(r['statistic'], '+.2f')} ({r['verdict']}), claim 3 {r3['verdict']}")
-            lines.append(f"- **Which term moves the peak.** Recomputing F from the same curves: {'; '.join(parts)}.")
+            lines.append(f"- **The fitness terms and the peak.** Recomputing F from the same curves: {'; '.join(parts)}.")
         lines.append(
-            f"- **Under-training at the start.** The un-pruned network's test accuracy after {cfg['initial_epochs']} epochs "
+            f"- **The network at the start of pruning.** The un-pruned network's test accuracy after {cfg['initial_epochs']} epochs "
             f"(default): {_by_samples(d['unpruned_test_acc'], full, '.3f')}."
         )
         if "trained-start" in m:
             t = m["trained-start"]
             lines.append(
-                f"  Trained until the validation accuracy stops improving (best epoch, mean: "
+                f"  Trained until the validation accuracy stops improving (the best epoch, where pruning starts, mean: "
                 f"{_by_samples(t['initial_epochs_run'], full, '.1f')}), it reaches {_by_samples(t['unpruned_test_acc'], full, '.3f')}; "
                 f"the size at the peak is then {_by_samples(t['size_at_peak'], full)}."
             )
         p = d["plateau_iterations"]
         lines.append(
-            f"- **F is a plateau.** In the default cell a run's plateau spans {p['min']} to {p['max']} pruning iterations "
+            f"- **The plateau of F.** In the default cell a run's plateau spans {p['min']} to {p['max']} pruning iterations "
             f"(median {p['median']:.0f}; wider than one iteration in {p['share_wider_than_one']:.0%} of the runs), so the "
             f"argmax can move between its iterations from seed to seed. Mean plateau ({full}), smallest to largest width: "
             + ", ".join(

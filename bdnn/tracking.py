@@ -295,13 +295,29 @@ def run_note(markdown: str, limit: int = NOTE_LIMIT, full_text: str = f"results/
     return markdown[: markdown.rfind("\n", 0, limit - len(tail))] + tail
 
 
+def _artifact_folder(f: Path, figures_root: Path | None) -> str:
+    """results/ for tables and texts; figures/ for figures, with their folder below `figures_root`
+    (the study's figures/<cell>/fig3.png share their names, so their cell folder is kept)."""
+    if f.suffix in (".csv", ".md", ".json", ".html"):
+        return "results"
+    if figures_root is None or f.parent.resolve() == figures_root.resolve():
+        return "figures"
+    return f"figures/{f.parent.resolve().relative_to(figures_root.resolve()).as_posix()}"
+
+
 def track_parent_results(
-    cfg: Mapping[str, Any], sweep_file: str, note: Path, metrics: Mapping[str, float], files: Sequence[Path]
+    cfg: Mapping[str, Any],
+    sweep_file: str,
+    note: Path,
+    metrics: Mapping[str, float],
+    files: Sequence[Path],
+    figures_root: Path | None = None,
 ) -> dict[str, Any]:
     """Put results on a parent run (the sweep's or the study's): the markdown file `note` as its
     description (rendered in the run's overview), `metrics`, and `files` as artifacts (tables and
-    texts under results/, figures under figures/). Rerun whenever the results change: the same run
-    is updated, never duplicated (artifacts of the same name are replaced)."""
+    texts under results/, figures under figures/, in their folder below `figures_root`). Rerun
+    whenever the results change: the same run is updated, never duplicated (artifacts of the same
+    name are replaced)."""
     sweep = json.loads(Path(sweep_file).read_text())
     run_id = sweep["parent_run_id"]
     client = _client(cfg)
@@ -313,7 +329,7 @@ def track_parent_results(
         client.set_tag(run_id, "mlflow.note.content", run_note(note.read_text(), full_text=f"results/{note.name}"))
         client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
         for f in files:
-            client.log_artifact(run_id, str(f), artifact_path="results" if f.suffix in (".csv", ".md", ".json", ".html") else "figures")
+            client.log_artifact(run_id, str(f), artifact_path=_artifact_folder(f, figures_root))
         return {"run_id": run_id, "metrics": len(metrics), "artifacts": len(files)}
 
     return _retry(go, "logging results to their MLflow parent run", tracking_uri(cfg))
@@ -342,8 +358,11 @@ def study_metrics(map_csv: Path) -> dict[str, float]:
 
 def track_study_results(cfg: Mapping[str, Any], parent_file: str, report_md: Path, map_csv: Path, files: Sequence[Path]) -> dict[str, Any]:
     """The study's results on its parent run: report.md as its description, the map as metrics,
-    the map, report and figures as artifacts (track_parent_results)."""
-    return track_parent_results(cfg, parent_file, report_md, study_metrics(map_csv), files)
+    the map, report and figures as artifacts, each cell's figures in its own folder
+    (track_parent_results)."""
+    figures = [f.parent for f in files if f.suffix == ".png"]
+    root = Path(os.path.commonpath([str(p.resolve()) for p in figures])) if figures else None
+    return track_parent_results(cfg, parent_file, report_md, study_metrics(map_csv), files, root)
 
 
 def ui_target(cfg: Mapping[str, Any]) -> dict[str, Any]:

@@ -110,12 +110,17 @@ def transfer_curve(
 
 def developed_epochs(cfg: Mapping[str, Any], peak_iteration: int) -> int:
     """Epochs of training the developed network received: the initial ones plus one retraining
-    phase per pruning iteration up to its peak. The controls match epochs, so they are defined for
-    training by epochs only (equal_steps and trained_start off, as in the paper)."""
+    phase per pruning iteration up to its peak."""
+    check_epoch_training(cfg)
+    return cfg["initial_epochs"] + peak_iteration * cfg["retrain_epochs"]
+
+
+def check_epoch_training(cfg: Mapping[str, Any]) -> None:
+    """The controls match epochs of training, so the transfer is defined for training by epochs
+    only (equal_steps and trained_start off, as in the paper)."""
     for key in ("equal_steps", "trained_start"):
         if cfg.get(key) is not None:
             raise ConfigError(f"config key {key}: the transfer controls match epochs of training; run the transfer with {key}: null")
-    return cfg["initial_epochs"] + peak_iteration * cfg["retrain_epochs"]
 
 
 def train_for(model: PrunableMLP, data: Tensors, cfg: Mapping[str, Any], epochs: int, gen: torch.Generator, name: str) -> PrunableMLP:

@@ -114,6 +114,9 @@ def sweep_record(wildcards):
 STUDY = config["study"]
 STUDY_RECORD = layout.study_tracking_file(R)
 STUDY_CONFIG = layout.study_config(R)
+# the study's key (its cells and thresholds over the method's settings): a param of the study's
+# rules, so that a change of the study block reruns them
+STUDY_KEY = settings_key(config, "study") if STUDY is not None else None
 CELLS = {}
 if STUDY is not None:
     try:
@@ -127,7 +130,6 @@ if STUDY is not None:
         write_text(cell_config, yaml.safe_dump(cell.config, sort_keys=True), only_if_changed=True)
         if cell.trained:
             CONFIG_OF[cell.key] = cell_config
-            SWEEP_FILE_OF[cell.key] = STUDY_RECORD
 
 
 def study_cell(wildcards):

@@ -17,6 +17,7 @@ rule track_study_init:
         "../../environment.yml"
     params:
         config=STUDY_CONFIG,
+        key=STUDY_KEY,
     shell:
         "bdnn track study --no-default-config --config {params.config} --out {output} > {log} 2>&1"
 
@@ -63,6 +64,7 @@ rule study_cell:
         "../../environment.yml"
     params:
         config=STUDY_CONFIG,
+        key=STUDY_KEY,
         out=lambda w, output: os.path.dirname(output.cell),
         figures=lambda w, output: os.path.dirname(output.fig3),
     shell:
@@ -87,6 +89,7 @@ rule study_map:
         "../../environment.yml"
     params:
         config=STUDY_CONFIG,
+        key=STUDY_KEY,
         out=lambda w, output: os.path.dirname(output.map),
         figures=lambda w, output: os.path.dirname(output.figure),
     shell:
