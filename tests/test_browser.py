@@ -114,7 +114,9 @@ def test_mlflow_ui_shows_the_sweep_its_runs_verdicts_and_figures(ui, driver, tmp
     sentence = "Claim 4 is measured with the network selected under the configured reading"
     assert sentence in claims
     driver.get(f"{experiment}/runs/{parent.info.run_id}")
-    wait_for_text(driver, sentence, "The paper's claims, checked against this reproduction")
+    wait_for_text(driver, "The paper's claims, checked against this reproduction", "Show more")
+    driver.find_element(By.XPATH, "//*[normalize-space(text())='Show more']").click()  # the whole description
+    wait_for_text(driver, sentence)
     driver.save_screenshot(str(tmp_path / "sweep-overview.png"))
 
     # a develop run's overview: its one-line description of what it found
