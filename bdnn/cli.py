@@ -297,6 +297,8 @@ def cmd_ui(args: argparse.Namespace) -> None:
         log(f"warning: {target['warning']}")
     url = f"http://127.0.0.1:{args.port}/#/experiments/{target['experiment_id']}/runs"
     log(f"serving {target['store']}: open {url} (the runs table; Ctrl-C stops the server)")
+    if target["study_experiment_id"] is not None:
+        log(f"the study (make study): http://127.0.0.1:{args.port}/#/experiments/{target['study_experiment_id']}/runs")
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", f"sqlite:///{target['store']}",
            "--artifacts-destination", str(target["artifacts"]), "--host", "127.0.0.1", "--port", str(args.port)]  # fmt: skip
     os.execv(sys.executable, cmd)

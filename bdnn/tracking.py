@@ -85,8 +85,14 @@ def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
-def _experiment(client, cfg: Mapping[str, Any]) -> str:
-    name = cfg["mlflow"]["experiment"]
+def study_experiment(cfg: Mapping[str, Any]) -> str:
+    """The study's own experiment (`<experiment>-study`): its 240-odd runs would otherwise push the
+    sweep's parent run off the first page of the runs table, which loads the newest runs first."""
+    return f"{cfg['mlflow']['experiment']}-study"
+
+
+def _experiment(client, cfg: Mapping[str, Any], name: str | None = None) -> str:
+    name = name or cfg["mlflow"]["experiment"]
     exp = client.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
@@ -137,8 +143,8 @@ def study_key(cfg: Mapping[str, Any]) -> str:
 
 def init_sweep(cfg: Mapping[str, Any], study: bool = False) -> dict[str, Any]:
     """Create the store, the experiment and the parent run of the sweep (or, with `study`, of the
-    study, whose record also names the cell of each trained cell's settings key), once, before
-    the fan-out."""
+    study, in its own experiment (study_experiment), whose record also names the cell of each
+    trained cell's settings key), once, before the fan-out."""
     kind = "study" if study else "sweep"
     key = study_key(cfg) if study else sweep_key(cfg)
     client = _client(cfg)
@@ -149,7 +155,7 @@ def init_sweep(cfg: Mapping[str, Any], study: bool = False) -> dict[str, Any]:
         cell_of = {c.key: c.name for c in cells(cfg) if c.trained}
 
     def go():
-        exp_id = _experiment(client, cfg)
+        exp_id = _experiment(client, cfg, study_experiment(cfg) if study else None)
         tags = {"sweep": key, "git_commit": git_commit(), "kind": kind}
         run_id, created = _get_or_create(client, exp_id, f"{kind}/{key}", tags, f"{kind}-{key}")
         if created:
@@ -367,7 +373,7 @@ def track_study_results(cfg: Mapping[str, Any], parent_file: str, report_md: Pat
 
 def ui_target(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """What `bdnn ui` serves: the project's SQLite store (never created here), its experiment's
-    id, and a warning where the store's artifacts were logged under another results folder
+    id (and the study's, where `make study` ran), and a warning where the store's artifacts were logged under another results folder
     (MLflow keeps absolute artifact paths: a moved results folder leaves its artifact views empty)."""
     uri = tracking_uri(cfg)
     if not uri.startswith("sqlite:///"):
@@ -377,7 +383,9 @@ def ui_target(cfg: Mapping[str, Any]) -> dict[str, Any]:
         raise TrackingError(f"no tracking store at {store}: run `make reproduce` first (bdnn ui never creates an empty one)")
     from mlflow.tracking import MlflowClient
 
-    exp = MlflowClient(tracking_uri=f"sqlite:///{store}").get_experiment_by_name(cfg["mlflow"]["experiment"])
+    client = MlflowClient(tracking_uri=f"sqlite:///{store}")
+    exp = client.get_experiment_by_name(cfg["mlflow"]["experiment"])
+    study = client.get_experiment_by_name(study_experiment(cfg))
     if exp is None:
         raise TrackingError(f"the store {store} has no experiment {cfg['mlflow']['experiment']!r}")
     artifacts = (Path(cfg["results_dir"]) / MLARTIFACTS_DIR).resolve()
@@ -388,4 +396,10 @@ def ui_target(cfg: Mapping[str, Any]) -> dict[str, Any]:
             "the results folder was moved, and MLflow keeps absolute artifact paths, so the artifact views will be empty "
             f"(move it back, or rerun the tracking: delete the store, {MLARTIFACTS_DIR}/ and tracking/ in the results folder, then snakemake)"
         )
-    return {"store": store, "artifacts": artifacts, "experiment_id": exp.experiment_id, "warning": warning}
+    return {
+        "store": store,
+        "artifacts": artifacts,
+        "experiment_id": exp.experiment_id,
+        "study_experiment_id": study.experiment_id if study is not None else None,
+        "warning": warning,
+    }

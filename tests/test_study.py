@@ -235,7 +235,7 @@ def test_tiny_study_through_snakemake(baseline, tmp_path, mnist_cache):
         ]
         assert r.hidden == g["hidden"].iloc[int(np.argmax(g["A"].to_numpy()))]
     # MLflow: the study's parent carries the report; the trained cells' 16 runs nest under it, named by cell
-    client, exp, all_runs = mlflow_runs(work)
+    client, exp, all_runs = mlflow_runs(work, "bdnn-sp-test-study")  # the study's own experiment
     parent = [r for r in all_runs if r.data.tags.get("kind") == "study"]
     assert len(parent) == 1 and "## The map" in parent[0].data.tags["mlflow.note.content"]
     nested = [r for r in all_runs if r.data.tags.get("mlflow.parentRunId") == parent[0].info.run_id]
