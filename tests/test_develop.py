@@ -83,12 +83,12 @@ def test_weights_turning_nan_mid_run_stop_with_the_iteration_named(task, tiny_cf
 
     real = dev.train
 
-    def poisoned(model, data, lr, batch_size, epochs, gen, where):
-        stats = real(model, data, lr, batch_size, epochs, gen, where)
+    def poisoned(model, data, lr, batch_size, epochs, gen, where, steps=None):
+        stats = real(model, data, lr, batch_size, epochs, gen, where, steps)
         if where == "iteration 3":
             with torch.no_grad():
                 model.output.weight[0, 0] = float("nan")
-            stats = real(model, data, lr, batch_size, epochs, gen, where)
+            stats = real(model, data, lr, batch_size, epochs, gen, where, steps)
         return stats
 
     monkeypatch.setattr(dev, "train", poisoned)
