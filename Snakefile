@@ -3,7 +3,7 @@
 #   snakemake --configfile config/paper-lr.yaml     # the paper's lr 1, into results/paper-lr, figures/paper-lr
 #   snakemake --workflow-profile workflow/profiles/slurm   # on a SLURM cluster
 #   snakemake study --configfile config/config.yaml config/study.yaml   # the study (make study)
-# The method: docs/method.md. Every path: bdnn/layout.py. Every default: bdnn/config.schema.yaml.
+# The method: docs/method.md. Every path: bdnn/pipeline/layout.py. Every default: bdnn/pipeline/config.schema.yaml.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -16,6 +16,7 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/config.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/develop.smk"
 include: "workflow/rules/aggregate.smk"
@@ -25,6 +26,7 @@ include: "workflow/rules/study.smk"
 
 localrules:
     all,
+    config,
     data,
     aggregate,
     figures,

@@ -1,5 +1,7 @@
-"""`python -m benchmarks [NAME ...] [--quick] [--reps N] [--out PATH]`: run the suite, print the
-tables and write the results (with the machine's description) to benchmarks/results.json."""
+"""`python -m benchmarks [NAME ...] [--quick] [--reps N] [--threads N] [--out PATH]`: run the suite,
+print the tables and write the results, with the machine's description, to benchmarks/results.json
+(with --quick, nothing is written unless --out is given). Exits 1 when a correctness check beside
+the timings fails (the same maths, the same curve); timings never fail it."""
 
 from __future__ import annotations
 
@@ -10,30 +12,40 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-NAMES = ("throughput", "develop", "overhead", "sweep", "cuda", "profile")
-DEFAULT_OUT = Path(__file__).resolve().parent / "results.json"
+NAMES = ("throughput", "develop", "efficiency", "sweep", "cuda")
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = HERE / "results.json"
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     ap.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run (default: all): {', '.join(NAMES)}")
-    ap.add_argument("--quick", action="store_true", help="tiny sizes (600 samples, 60 hidden): a smoke test, not a measurement")
-    ap.add_argument("--reps", type=int, help="repetitions of every timing (default: 5 per epoch/iteration, 3 per developmental run)")
-    ap.add_argument(
-        "--torch-prune",
-        action="store_true",
-        help="benchmark 2 also runs torch.nn.utils.prune + autograd (about 105 s per run at 1000 hidden: +5.5 min at 3 repetitions)",
-    )
-    ap.add_argument(
-        "--out", type=Path, help="results file (default benchmarks/results.json; with --quick nothing is written unless --out is given)"
-    )
+    ap.add_argument("--quick", action="store_true", help="tiny sizes (600 samples, <= 60 hidden): a smoke test, not a measurement")
+    ap.add_argument("--reps", type=int, help="repetitions of every timing (default 5 per epoch, 3 per developmental run)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: one thread per job, as the pipeline runs)")
+    ap.add_argument("--results", type=Path, default=HERE.parent / "results", help="the run whose benchmark files `sweep` reads")
+    ap.add_argument("--out", type=Path, help="results file (default benchmarks/results.json; none with --quick unless given)")
     args = ap.parse_args(argv)
     unknown = [n for n in args.names if n not in NAMES]
     if unknown:
         ap.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(NAMES)}")
+    if (args.reps is not None and args.reps < 1) or args.threads < 1:
+        ap.error("--reps and --threads must be at least 1")
+    return args
 
+
+def save(doc: dict[str, Any], out: Path | None) -> None:
+    if out is None:
+        return
+    tmp = out.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=1, default=float) + "\n")
+    os.replace(tmp, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     import torch
 
     torch.set_num_threads(args.threads)
@@ -41,85 +53,37 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_interop_threads(1)
     except RuntimeError:
         pass
-
-    from benchmarks import suite
-    from benchmarks.common import loadavg, machine, result_table
+    from benchmarks import suite, sweep
+    from benchmarks.common import loadavg, machine, result_table, say
 
     setup = suite.Setup.quick_setup() if args.quick else suite.Setup()
     if args.reps:
-        setup.reps_epoch = setup.reps_develop = args.reps
-    names = args.names or list(NAMES)
-    out = args.out if args.out else (None if args.quick else DEFAULT_OUT)
-    doc = {
-        "suite": "BDNN-sp benchmarks (python -m benchmarks)",
-        "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, "-m", "benchmarks", *(argv if argv is not None else sys.argv[1:])]),
-        "machine": machine(),
-        "setup": {
-            "samples": setup.samples,
-            "hidden": setup.hidden,
-            "reps_epoch": setup.reps_epoch,
-            "reps_develop": setup.reps_develop,
-            "warmup": setup.warmup,
-            "quick": setup.quick,
-        },
-        "loadavg_start": loadavg(),
-        "benchmarks": {},
-    }
-    print(
-        f"machine: {doc['machine']['cpu_model']}, {doc['machine']['usable_cores']} cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} thread(s); load average {doc['loadavg_start']}",
-        flush=True,
-    )
-    t_start = time.perf_counter()
-    results = []
-    cpu_develop = None
-
-    def save() -> None:
-        if out is None:
-            return
-        doc["loadavg_end"] = loadavg()
-        doc["total_seconds"] = time.perf_counter() - t_start
-        tmp = out.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(doc, indent=1, default=float) + "\n")
-        os.replace(tmp, out)
-
-    for name in NAMES:
-        if name not in names:
-            continue
-        t0 = time.perf_counter()
-        la = loadavg()
-        if name == "throughput":
-            new = suite.bench_throughput(setup)
-        elif name == "develop":
-            new, info = suite.bench_develop(setup, with_torch_prune=args.torch_prune)
-            cpu_develop = info["library_seconds_median"]
-        elif name == "overhead":
-            new = suite.bench_overhead(setup)
-        elif name == "sweep":
-            new = suite.bench_sweep(setup)
-        elif name == "cuda":
-            new = suite.bench_cuda(setup, cpu_develop)
-        else:
-            doc["profile"] = suite.profile_develop(setup)
-            doc["profile"]["bench_seconds"] = time.perf_counter() - t0
-            save()
-            continue
+        setup.reps = setup.reps_develop = args.reps
+    out = args.out or (None if args.quick else DEFAULT_OUT)
+    started = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    command = " ".join(["python", "-m", "benchmarks", *(sys.argv[1:] if argv is None else argv)])
+    doc: dict[str, Any] = {"started": started, "command": command, "machine": machine(), "setup": vars(setup), "loadavg_start": loadavg()}
+    m, doc["benchmarks"] = doc["machine"], {}
+    say(f"machine: {m['cpu_model']}, {m['usable_cores']} cores, torch {m['torch']}, {m['torch_threads']} thread(s); load {loadavg()}")
+    ctx: dict[str, Any] = {"results_dir": args.results}
+    t_start, results = time.perf_counter(), []
+    for name in [n for n in NAMES if n in (args.names or NAMES)]:
+        t0, la = time.perf_counter(), loadavg()
+        new = getattr(sweep if name == "sweep" else suite, f"bench_{name}")(setup, ctx)
         for r in new:
-            r.details["bench_seconds"] = time.perf_counter() - t0
-            r.details["loadavg_before"] = la
+            r.details.update(bench_seconds=time.perf_counter() - t0, loadavg_before=la)
             doc["benchmarks"][r.name] = r.to_json()
         results.extend(new)
-        save()
-    total = time.perf_counter() - t_start
-    print("\nsummary")
-    print(result_table(results))
-    for r in results:
-        if r.skipped or r.note.startswith("skipped"):
-            print(f"  {r.name}: {r.note}")
-    print(f"\ntotal {total:.0f} s; load average {loadavg()}" + (f"; results in {out}" if out else ""))
-    save()
-    return 0
+        doc.update(loadavg_end=loadavg(), total_seconds=time.perf_counter() - t_start)
+        save(doc, out)
+    say("\nsummary")
+    say(result_table(results))
+    say("\n".join(f"  {r.name}: {r.note}" for r in results if r.note))
+    failed = [r.name for r in results if not r.ok]
+    if failed:
+        say(f"check FAILED: {', '.join(failed)}")
+    say(f"\ntotal {time.perf_counter() - t_start:.0f} s; load average {loadavg()}" + (f"; results in {out}" if out else ""))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

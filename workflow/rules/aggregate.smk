@@ -28,6 +28,7 @@ rule figures:
     """Fig. 3 and Fig. 4 of the paper, and the transfer controls, from the tables."""
     input:
         **TABLES,
+        config=ancient(EFFECTIVE),
     output:
         **{
             name: report(path, caption=f"../report/{name}.rst", category="Figures") if path.endswith(".png") else path
@@ -40,7 +41,7 @@ rule figures:
     params:
         out=lambda w, output: os.path.dirname(output.fig3),
     shell:
-        "bdnn figures --curves {input.curves} --summary {input.summary} --transfer {input.transfer}"
+        "bdnn figures --no-default-config --config {input.config} --curves {input.curves} --summary {input.summary} --transfer {input.transfer}"
         " --transfer-summary {input.transfer_summary} --task-transfer {input.task_transfer}"
         " --task-transfer-summary {input.task_transfer_summary} --out {params.out} > {log} 2>&1"
 
@@ -48,6 +49,7 @@ rule figures:
 rule claims:
     """The paper's four claims with the measured evidence and a verdict under each S/E reading."""
     input:
+        config=ancient(EFFECTIVE),
         curves=TABLES["curves"],
         transfer_summary=TABLES["transfer_summary"],
         task_transfer_summary=TABLES["task_transfer_summary"],
@@ -59,8 +61,6 @@ rule claims:
         layout.log_file(R, "claims"),
     conda:
         "../../environment.yml"
-    params:
-        config=EFFECTIVE,
     shell:
-        "bdnn claims --no-default-config --config {params.config} --curves {input.curves}"
+        "bdnn claims --no-default-config --config {input.config} --curves {input.curves}"
         " --transfer-summary {input.transfer_summary} --task-transfer-summary {input.task_transfer_summary} --out {output.text} --data {output.data} --html {output.page} > {log} 2>&1"

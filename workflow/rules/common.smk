@@ -1,14 +1,17 @@
-# Config validation and the job keys. Every path comes from bdnn.layout; every default and check
-# from the JSON Schema shipped inside the bdnn package (workflow/schemas/ links to it).
+# Config validation and the job keys. Every path comes from bdnn.pipeline.layout; every default
+# and check from the JSON Schema shipped inside the bdnn package (workflow/schemas/ links to it).
+# Parsing the workflow writes nothing and imports no torch (tests/test_workflow.py checks both):
+# the configs the jobs read are written by the `config` rule, each named by its content.
 import os
 import re
 
 from snakemake.exceptions import WorkflowError
 
-from bdnn import layout
-from bdnn.config import ConfigError, numbers_in_lists, settings_key, validate_config
+from bdnn.pipeline import layout
+from bdnn.pipeline.cells import cells as study_cells
+from bdnn.pipeline.config import ConfigError, numbers_in_lists, validate_config
 from bdnn.files import write_text
-from bdnn.study import cells as study_cells
+from bdnn.pipeline.keys import settings_key
 
 import yaml
 
@@ -29,9 +32,21 @@ DEVELOP = settings_key(config)
 TRANSFER = settings_key(config, "transfer")
 # Beyond the paper, the transfer to another task (task_transfer; null = off).
 TASK = settings_key(config, "transfer", "task_transfer") if config["task_transfer"] else None
-# The validated config the jobs read (rewritten only when it changes, so its mtime is stable).
-EFFECTIVE = f"{R}/{layout.CONFIG_FILE}"
-write_text(EFFECTIVE, yaml.safe_dump(dict(config), sort_keys=True), only_if_changed=True)
+# The validated configs the jobs read, by file (results/configs/<digest>.yaml: named by content,
+# so a run with other settings never changes a file a running sweep reads); the `config` rule
+# writes them.
+CONFIG_TEXT = {}
+
+
+def config_file(cfg):
+    """The file of a validated config (written by the `config` rule when a job needs it)."""
+    text = yaml.safe_dump(dict(cfg), sort_keys=True)
+    path = layout.config_file(R, text)
+    CONFIG_TEXT[path] = text
+    return path
+
+
+EFFECTIVE = config_file(config)
 # The config file of each settings key (the study adds its variants here).
 CONFIG_OF = {DEVELOP: EFFECTIVE, TRANSFER: EFFECTIVE, TASK: EFFECTIVE}
 # The develop settings and class subset whose network each transfer settings key transfers.
@@ -46,6 +61,7 @@ TRANSFERS = [("transfer", TRANSFER, layout.NETWORKS)] + ([("task_transfer", TASK
 
 
 wildcard_constraints:
+    digest=r"[0-9a-f]{16}",
     cell=r"[A-Za-z0-9_.+-]+",
     settings=r"[0-9a-f]{10}",
     classes="|".join(map(re.escape, CLASSES)),
@@ -102,7 +118,13 @@ def tracked_outputs():
 
 
 def job_config(wildcards):
-    return CONFIG_OF[wildcards.settings]
+    """The config file of a job's settings key (ancient: its content is its name, so a newer copy
+    never reruns a job)."""
+    return ancient(CONFIG_OF[wildcards.settings])
+
+
+def cell_config(wildcards):
+    return ancient(config_file(CELLS[wildcards.cell].config))
 
 
 def sweep_record(wildcards):
@@ -113,7 +135,7 @@ def sweep_record(wildcards):
 
 STUDY = config["study"]
 STUDY_RECORD = layout.study_tracking_file(R)
-STUDY_CONFIG = layout.study_config(R)
+STUDY_CONFIG = EFFECTIVE  # the study's config is this one (with its study block)
 # the study's key (its cells and thresholds over the method's settings): a param of the study's
 # rules, so that a change of the study block reruns them
 STUDY_KEY = settings_key(config, "study") if STUDY is not None else None
@@ -123,13 +145,10 @@ if STUDY is not None:
         CELLS = {cell.name: cell for cell in study_cells(config)}
     except ConfigError as exc:
         raise WorkflowError(str(exc)) from None
-    # the study's config with its seeds, and each cell's config (the one its runs read)
-    write_text(STUDY_CONFIG, yaml.safe_dump(dict(config), sort_keys=True), only_if_changed=True)
+    # each trained cell's config (the one its runs read)
     for cell in CELLS.values():
-        cell_config = layout.study_config(R, cell.name)
-        write_text(cell_config, yaml.safe_dump(cell.config, sort_keys=True), only_if_changed=True)
         if cell.trained:
-            CONFIG_OF[cell.key] = cell_config
+            CONFIG_OF[cell.key] = config_file(cell.config)
 
 
 def study_cell(wildcards):

@@ -9,6 +9,8 @@ MAP_FIGURES = layout.study_map_figures(FIG)
 
 rule track_study_init:
     """Create the study's parent MLflow run before its runs are logged."""
+    input:
+        config=ancient(STUDY_CONFIG),
     output:
         STUDY_RECORD,
     log:
@@ -16,16 +18,16 @@ rule track_study_init:
     conda:
         "../../environment.yml"
     params:
-        config=STUDY_CONFIG,
         key=STUDY_KEY,
     shell:
-        "bdnn track study --no-default-config --config {params.config} --out {output} > {log} 2>&1"
+        "bdnn track study --no-default-config --config {input.config} --out {output} > {log} 2>&1"
 
 
 rule track_study_cell:
     """Log a trained cell's develop runs to MLflow, nested under the study's parent run (one job per
     cell: one start of MLflow for its runs, not one per run)."""
     input:
+        config=cell_config,
         curves=lambda w: sweep_develop_files("curve", study_cell(w).key),
         summaries=lambda w: sweep_develop_files("summary", study_cell(w).key),
         models=lambda w: sweep_develop_files("model", study_cell(w).key),
@@ -37,10 +39,9 @@ rule track_study_cell:
     conda:
         "../../environment.yml"
     params:
-        config=lambda w: layout.study_config(R, w.cell),
         results=lambda w, input: [os.path.dirname(f) for f in input.curves],
     shell:
-        "bdnn track develop --no-default-config --config {params.config} --result {params.results}"
+        "bdnn track develop --no-default-config --config {input.config} --result {params.results}"
         " --sweep {input.parent} --out {output} > {log} 2>&1"
 
 
@@ -48,6 +49,7 @@ rule study_cell:
     """One cell of the study: its verdicts on claims 1-3, each run's plateau and trainable range,
     and its Fig. 3 and Fig. 4."""
     input:
+        config=ancient(STUDY_CONFIG),
         curves=lambda w: sweep_develop_files("curve", study_cell(w).key),
         summaries=lambda w: sweep_develop_files("summary", study_cell(w).key),
     output:
@@ -63,18 +65,18 @@ rule study_cell:
     conda:
         "../../environment.yml"
     params:
-        config=STUDY_CONFIG,
         key=STUDY_KEY,
         out=lambda w, output: os.path.dirname(output.cell),
         figures=lambda w, output: os.path.dirname(output.fig3),
     shell:
-        "bdnn study cell --no-default-config --config {params.config} --cell {wildcards.cell} --curves {input.curves}"
+        "bdnn study cell --no-default-config --config {input.config} --cell {wildcards.cell} --curves {input.curves}"
         " --summaries {input.summaries} --out {params.out} --figures {params.figures} > {log} 2>&1"
 
 
 rule study_map:
     """The claims map (cells x claims), the study's report and the map figure."""
     input:
+        config=ancient(STUDY_CONFIG),
         cells=[layout.study_cell_files(R, name)["cell"] for name in CELLS],
         figures=[path for name in CELLS for path in layout.study_cell_figures(FIG, name).values()],
     output:
@@ -88,12 +90,11 @@ rule study_map:
     conda:
         "../../environment.yml"
     params:
-        config=STUDY_CONFIG,
         key=STUDY_KEY,
         out=lambda w, output: os.path.dirname(output.map),
         figures=lambda w, output: os.path.dirname(output.figure),
     shell:
-        "bdnn study map --no-default-config --config {params.config} --cells {input.cells} --cell-figures {input.figures}"
+        "bdnn study map --no-default-config --config {input.config} --cells {input.cells} --cell-figures {input.figures}"
         " --out {params.out} --figures {params.figures} > {log} 2>&1"
 
 
@@ -101,6 +102,7 @@ rule track_study:
     """Put the study's results on its parent run: report.md as its description, the map as
     metrics, the map, report and figures as artifacts (updated when they change)."""
     input:
+        config=ancient(STUDY_CONFIG),
         parent=STUDY_RECORD,
         report=STUDY_FILES["report"],
         map=STUDY_FILES["map"],
@@ -111,10 +113,8 @@ rule track_study:
         layout.log_file(R, "tracking/study-results"),
     conda:
         "../../environment.yml"
-    params:
-        config=STUDY_CONFIG,
     shell:
-        "bdnn track study-results --no-default-config --config {params.config} --sweep {input.parent} --claims {input.report}"
+        "bdnn track study-results --no-default-config --config {input.config} --sweep {input.parent} --claims {input.report}"
         " --claims-data {input.map} --files {input.report} {input.map} {input.files} --out {output} > {log} 2>&1"
 
 

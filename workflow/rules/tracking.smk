@@ -4,22 +4,23 @@
 
 rule track_init:
     """Create the tracking store, the experiment and the sweep's parent run before the fan-out."""
+    input:
+        config=job_config,
     output:
         layout.sweep_tracking_file(R, "{settings}"),
     log:
         layout.log_file(R, "tracking/sweep-{settings}"),
     conda:
         "../../environment.yml"
-    params:
-        config=job_config,
     shell:
-        "bdnn track init --no-default-config --config {params.config} --out {output} > {log} 2>&1"
+        "bdnn track init --no-default-config --config {input.config} --out {output} > {log} 2>&1"
 
 
 rule track_develop:
     """Log one develop run to MLflow, nested under the sweep's parent run."""
     input:
         **develop_files("{settings}", "{classes}", "{samples}", "{seed}"),
+        config=job_config,
         sweep=sweep_record,
     output:
         layout.tracking_file(R, DEVELOP_JOB),
@@ -28,10 +29,9 @@ rule track_develop:
     conda:
         "../../environment.yml"
     params:
-        config=job_config,
         result=lambda w, input: os.path.dirname(input.curve),
     shell:
-        "bdnn track develop --no-default-config --config {params.config} --result {params.result}"
+        "bdnn track develop --no-default-config --config {input.config} --result {params.result}"
         " --sweep {input.sweep} --out {output} > {log} 2>&1"
 
 
@@ -39,6 +39,7 @@ rule track_transfer:
     """Log one transfer run to MLflow, nested under the sweep's parent run."""
     input:
         **transfer_files("{experiment}", "{settings}", "{network}", "{seed}"),
+        config=job_config,
         sweep=sweep_record,
     output:
         layout.tracking_file(R, TRANSFER_JOB),
@@ -47,10 +48,9 @@ rule track_transfer:
     conda:
         "../../environment.yml"
     params:
-        config=job_config,
         result=lambda w, input: os.path.dirname(input.table),
     shell:
-        "bdnn track transfer --no-default-config --config {params.config} --result {params.result}"
+        "bdnn track transfer --no-default-config --config {input.config} --result {params.result}"
         " --sweep {input.sweep} --out {output} > {log} 2>&1"
 
 
@@ -58,6 +58,7 @@ rule track_sweep:
     """Put the results on the sweep's parent run: claims.md as its description, the claims'
     statistics as metrics, the tables and figures as artifacts (updated when they change)."""
     input:
+        config=ancient(EFFECTIVE),
         sweep=SWEEP_RECORD,
         claims=rules.claims.output.text,
         claims_data=rules.claims.output.data,
@@ -68,8 +69,6 @@ rule track_sweep:
         layout.log_file(R, "tracking/sweep-results"),
     conda:
         "../../environment.yml"
-    params:
-        config=EFFECTIVE,
     shell:
-        "bdnn track sweep --no-default-config --config {params.config} --sweep {input.sweep} --claims {input.claims}"
+        "bdnn track sweep --no-default-config --config {input.config} --sweep {input.sweep} --claims {input.claims}"
         " --claims-data {input.claims_data} --files {input.files} {input.claims} {input.claims_data} --out {output} > {log} 2>&1"

@@ -1,0 +1,41 @@
+"""Settings keys: a job's identity is a hash of the settings that change its result, never of the
+sweep's lists of seeds or sample counts, so adding a seed or a sample count changes no existing
+job's key (and no folder), and a changed method setting runs new jobs beside the old ones."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+# The keys that change a develop run's result besides its class subset, sample count and seed.
+# Everything else is the sweep's lists (samples, seeds, classes), the transfer experiment, or
+# where/how a job runs (runtime, mlflow, results_dir, figures_dir, cache, data_dir).
+# A key that is null (an optional feature that is off) is left out of the key, so adding such a
+# feature to the schema changes no existing key.
+METHOD_KEYS = (
+    "hidden_init",
+    "lr",
+    "batch_size",
+    "initial_epochs",
+    "retrain_epochs",
+    "init",
+    "prune",
+    "fitness",
+    "equal_steps",
+    "trained_start",
+)
+
+
+def settings(cfg: Mapping[str, Any], *extra: str) -> dict[str, Any]:
+    """The settings that change a job's result besides its identity: METHOD_KEYS plus `extra`
+    (a transfer job adds "transfer")."""
+    return {k: cfg[k] for k in (*METHOD_KEYS, *extra) if cfg.get(k) is not None}
+
+
+def settings_key(cfg: Mapping[str, Any], *extra: str, length: int = 10) -> str:
+    """A short stable hash of `settings(cfg, *extra)`: part of every result path and run key, so
+    adding a seed or a sample count changes no existing job's key."""
+    blob = json.dumps(settings(cfg, *extra), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:length]
