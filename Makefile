@@ -11,16 +11,20 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[test]'
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[pipeline,test]'
 	touch $@
 
 setup: $(VENV)/.installed
 
-# Style and workflow checks (part of `make test`, so CI keeps them): ruff lint and format,
-# snakefmt, and Snakemake's own linter.
+# Style, architecture and workflow checks (part of `make test`, so CI keeps them): ruff lint
+# (complexity <= 10, <= 50 statements a function) and format, the layers and the method core's
+# forbidden imports (import-linter, pyproject.toml), repeated code (pylint, 6 lines), snakefmt,
+# and Snakemake's own linter.
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/pylint --disable=all --enable=duplicate-code --min-similarity-lines=6 --score=n bdnn benchmarks
 	$(VENV)/bin/snakefmt --check .
 	$(SNAKEMAKE) --lint
 

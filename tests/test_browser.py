@@ -16,7 +16,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import REPO, VENV_BIN, env_with_venv, free_port, mlflow_runs, stop_group, wait_for_server
+from conftest import REPO, TEST_CONFIG, VENV_BIN, env_with_venv, free_port, mlflow_runs, stop_group, wait_for_server
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,7 @@ def ui(baseline):
     log = open(work / "ui.log", "w")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
         [str(VENV_BIN / "bdnn"), "ui", "--no-default-config",
-         "--config", "results/config.yaml", "--port", str(port)],
+         "--config", str(TEST_CONFIG), "--port", str(port)],
         cwd=work, stdout=log, stderr=subprocess.STDOUT, env=env_with_venv(), start_new_session=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"

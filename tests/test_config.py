@@ -7,7 +7,8 @@ import pytest
 import yaml
 from conftest import REPO, bdnn_cli
 
-from bdnn.config import ConfigError, load_config, numbers_in_lists, parse_classes, settings_key, validate_config
+from bdnn.pipeline.config import ConfigError, load_config, numbers_in_lists, parse_classes, validate_config
+from bdnn.pipeline.keys import settings_key
 
 
 def test_defaults_come_from_the_schema_and_config_yaml_sets_only_the_experiment():
@@ -155,7 +156,7 @@ def test_ui_refuses_without_a_store_and_creates_none(tmp_path):
 
 
 def test_markdown_page_of_the_claims_subset():
-    from bdnn.html import markdown_to_html
+    from bdnn.report.html import markdown_to_html
 
     page = markdown_to_html("# Title\n\nSome **bold** `x<y`.\n\n| a | b |\n|---|---|\n| **holds** | 1 |\n\n- one\n- two", "T")
     assert "<h1>Title</h1>" in page and "<p>Some <strong>bold</strong> <code>x&lt;y</code>.</p>" in page
@@ -180,8 +181,8 @@ def test_cli_malformed_config_file_and_missing_cache(tmp_path):
 def test_cli_checkpoint_of_another_shape(tmp_path, mnist_cache):
     import torch
 
-    from bdnn.checkpoint import save_checkpoint
-    from bdnn.model import PrunableMLP
+    from bdnn.method.model import PrunableMLP
+    from bdnn.pipeline.checkpoint import save_checkpoint
 
     save_checkpoint(tmp_path / "m.pt", PrunableMLP(784, 7, 5), {})
     proc = bdnn_cli(
@@ -237,7 +238,10 @@ def test_environment_yml_agrees_with_the_lock_and_pyproject():
         name, version = item.split("==")
         assert lock.get(name.lower().replace("_", "-")) == version, f"{item} disagrees with requirements.lock"
     deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    names = [re.split(r"[=<>\[ ]", d)[0].lower() for d in deps["dependencies"] + deps["optional-dependencies"]["test"]]
+    names = [
+        re.split(r"[=<>\[ ]", d)[0].lower()
+        for d in deps["dependencies"] + deps["optional-dependencies"]["pipeline"] + deps["optional-dependencies"]["test"]
+    ]
     env_names = {p.split("==")[0].lower() for p in pinned}
     for n in names:
         assert n in lock, f"{n} is not pinned in requirements.lock"
@@ -256,15 +260,83 @@ def test_installed_versions_are_the_locked_ones():
 
 
 def test_figures_readme_is_rewritten_only_when_a_figure_changes(tmp_path):
-    from bdnn.plots import record_figures
+    from bdnn.pipeline.outputs import provenance
+    from bdnn.report.figures_readme import FiguresRecord, paper_figure_texts, record_figures
 
     figs = [tmp_path / "fig3.png", tmp_path / "fig3.pdf"]
     for f in figs:
         f.write_bytes(b"figure " + f.name.encode())
-    assert record_figures(tmp_path, figs) == [tmp_path / "README.md"]
+    record = FiguresRecord(
+        "Figures", "`bdnn figures`", "`make reproduce`", "`results/claims.md`", paper_figure_texts(10, 5, "digits 0-4", "digits 5-9")
+    )
+    assert record_figures(tmp_path, figs, record, provenance) == [tmp_path / "README.md"]
     text = (tmp_path / "README.md").read_text()
     assert "- `fig3.png`: sha256 " in text and "commit" in text
     mtime = (tmp_path / "README.md").stat().st_mtime_ns
-    assert record_figures(tmp_path, figs) == [] and (tmp_path / "README.md").stat().st_mtime_ns == mtime  # same bytes
+    assert record_figures(tmp_path, figs, record, provenance) == [] and (tmp_path / "README.md").stat().st_mtime_ns == mtime  # same bytes
     figs[1].write_bytes(b"another figure")
-    assert record_figures(tmp_path, figs) == [tmp_path / "README.md"]
+    assert record_figures(tmp_path, figs, record, provenance) == [tmp_path / "README.md"]
+
+
+def test_captions_and_claims_wording_come_from_the_config():
+    """The default config's generated captions equal the strings they replaced; another config's
+    name its own classes."""
+    from bdnn.pipeline.outputs import wording
+    from bdnn.report.claims_text import claim_text
+    from bdnn.report.figures_readme import paper_figure_texts
+
+    cfg = load_config(REPO / "config" / "config.yaml")
+    w = wording(cfg)
+    assert (w.dataset, w.task_from, w.task_to) == ("MNIST", "digits 0-4", "digits 5-9")
+    texts = paper_figure_texts(10, 5, w.task_from, w.task_to)
+    assert texts["fig3"].startswith("A, S, E, F against the remaining hidden neurons (10 classes, log scale)")
+    assert "10 vs 5 classes" in texts["fig4"]
+    assert texts["task_transfer"] == (
+        "beyond the paper: the networks of digits 0-4 (developed, accuracy-matched un-pruned, and a fresh "
+        "one of the developed size) with a new output layer learning digits 5-9, and the paired differences"
+    )
+    assert claim_text(cfg)["claim3"] == "The 5-class network ends smaller than the 10-class one at every sample count, or all but one"
+    other = validate_config({"classes": {"odd": [1, 3, 5], "pair": [2, 7]}, "samples": [600], "transfer": {"classes": "odd", "samples": 600, "new_samples": [600]},
+                             "task_transfer": {"from": "pair", "to": [0, 4, 6, 8], "new_samples": [400]}})  # fmt: skip
+    w = wording(other)
+    assert (w.task_from, w.task_to) == ("digits 2, 7", "digits 0, 4, 6, 8")
+    assert claim_text(other)["claim1"].endswith("of the 3-class runs)") and "The 2-class network" in claim_text(other)["claim3"]
+
+
+def test_typed_settings_are_built_from_the_schemas_defaults():
+    """Every field of the method's settings comes from the validated config (no defaults of their
+    own): the schema's defaults give the default settings."""
+    import dataclasses
+
+    from bdnn.method.names import MEAN_WEIGHT_MODES, STABILITY_MODES
+    from bdnn.pipeline.config import schema_enum
+    from bdnn.pipeline.settings import develop_settings, transfer_settings
+
+    cfg = validate_config({})
+    s = develop_settings(cfg)
+    assert (s.network.hidden_init, s.network.init, s.training.lr, s.training.batch_size) == (1000, "default", 0.2, 10)
+    assert (s.training.initial_epochs, s.training.retrain_epochs, s.training.equal_steps, s.training.trained_start) == (4, 1, None, None)
+    assert dataclasses.asdict(s.prune) == {k: cfg["prune"][k] for k in ("schedule", "fraction", "count", "min_hidden", "patience")}
+    assert dataclasses.asdict(s.fitness) == {k: cfg["fitness"][k] for k in ("alpha", "beta", "gamma", "stability", "mean_weight")}
+    assert dataclasses.asdict(transfer_settings(cfg)) == {"epochs": 5, "max_epochs": 50, "log_every": 100}
+    ts = develop_settings(validate_config({"trained_start": {}})).training.trained_start
+    assert (ts.patience, ts.max_epochs) == (3, 50)
+    for cls in (type(s), type(s.network), type(s.training), type(s.prune), type(s.fitness), type(ts)):
+        assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(cls)), cls  # no defaults beside the schema's
+    assert schema_enum("fitness", "stability") == STABILITY_MODES and schema_enum("fitness", "mean_weight") == MEAN_WEIGHT_MODES
+
+
+def test_settings_keys_are_pinned():
+    """Today's keys of the committed configs: a change here moves every result folder."""
+    cfg, test = load_config(REPO / "config" / "config.yaml"), load_config(REPO / "config" / "test.yaml")
+    assert (settings_key(cfg), settings_key(cfg, "transfer"), settings_key(cfg, "transfer", "task_transfer")) == (
+        "972b89271d",
+        "c7f8175782",
+        "5f61caea3d",
+    )
+    assert (settings_key(test), settings_key(test, "transfer"), settings_key(test, "transfer", "task_transfer")) == (
+        "2b503fa7be",
+        "a940a7dc2f",
+        "0903c9b34c",
+    )
+    assert settings_key(load_config(REPO / "config" / "config.yaml", REPO / "config" / "study.yaml"), "study") == "30c36e9f9d"

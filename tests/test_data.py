@@ -9,15 +9,17 @@ import numpy as np
 import pytest
 
 from bdnn import data
-from bdnn.data import DataError
+from bdnn.data import DataError, idx, store
+from bdnn.data import wheel as hub
+from bdnn.data.registry import MNIST
 
 
 def test_cache_arrays_match_the_published_hashes(mnist):
-    for name, want in data.ARRAY_SHA256.items():
+    for name, want in MNIST.array_sha256.items():
         assert data.array_sha256(getattr(mnist, name)) == want
     assert mnist.train_images.shape == (60000, 28, 28) and mnist.train_images.dtype == np.uint8
     assert mnist.test_images.shape == (10000, 28, 28)
-    assert tuple(np.bincount(mnist.train_labels)) == data.TRAIN_CLASS_COUNTS
+    assert tuple(np.bincount(mnist.train_labels)) == MNIST.train_class_counts
 
 
 def _write_idx(path, arr, gz):
@@ -28,23 +30,23 @@ def _write_idx(path, arr, gz):
 
 
 def test_idx_folder_round_trip_and_verification(mnist, tmp_path):
-    for i, (name, stem) in enumerate(data.IDX_FILES.items()):
+    for i, (name, stem) in enumerate(MNIST.idx_files.items()):
         gz = i % 2 == 0  # mix plain and gzipped files
         _write_idx(tmp_path / (stem + (".gz" if gz else "")), getattr(mnist, name), gz)
     cache = tmp_path / "c" / "mnist.npz"
     got = data.load_mnist(cache, data_dir=tmp_path)
     assert cache.exists()
-    for name in data.ARRAY_SHA256:
+    for name in MNIST.array_sha256:
         assert np.array_equal(getattr(got, name), getattr(mnist, name))
 
 
 def test_idx_truncated_or_tampered_is_a_clear_error(mnist, tmp_path):
-    for name, stem in data.IDX_FILES.items():
+    for name, stem in MNIST.idx_files.items():
         _write_idx(tmp_path / stem, getattr(mnist, name), False)
     raw = (tmp_path / "t10k-labels-idx1-ubyte").read_bytes()
     (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(raw[:-10])
     with pytest.raises(DataError, match="truncated"):
-        data.load_idx_dir(tmp_path)
+        idx.load_idx_dir(tmp_path, MNIST)
     labels = mnist.test_labels.copy()
     labels[0] = (labels[0] + 1) % 10
     _write_idx(tmp_path / "t10k-labels-idx1-ubyte", labels, False)
@@ -55,12 +57,12 @@ def test_idx_truncated_or_tampered_is_a_clear_error(mnist, tmp_path):
 
 def test_missing_idx_folder_names_the_file(tmp_path):
     with pytest.raises(DataError, match="train-images-idx3-ubyte"):
-        data.load_idx_dir(tmp_path)
+        idx.load_idx_dir(tmp_path, MNIST)
 
 
 def test_corrupt_cache_is_detected_and_never_used(mnist, tmp_path):
     cache = tmp_path / "mnist.npz"
-    data.save_cache(mnist, cache)
+    store.save_cache(mnist, cache)
     arrays = mnist.arrays()
     arrays["train_images"] = arrays["train_images"].copy()
     arrays["train_images"][0, 0, 0] ^= 1
@@ -78,9 +80,9 @@ def test_restricted_unpickler_refuses_anything_but_numpy():
             return (os.system, ("echo pwned",))
 
     with pytest.raises(DataError, match="refuses"):
-        data.restricted_loads(pickle.dumps(Evil()))
+        hub.restricted_loads(pickle.dumps(Evil()))
     arr = np.arange(6, dtype=np.float32).reshape(2, 3)
-    assert np.array_equal(data.restricted_loads(pickle.dumps(((arr, arr[0]),), protocol=2))[0][0], arr)
+    assert np.array_equal(hub.restricted_loads(pickle.dumps(((arr, arr[0]),), protocol=2))[0][0], arr)
 
 
 def test_wheel_pickle_is_read_exactly(tmp_path, mnist):
@@ -98,13 +100,13 @@ def test_wheel_pickle_is_read_exactly(tmp_path, mnist):
     )
     wheel = tmp_path / "fake.whl"
     with zipfile.ZipFile(wheel, "w") as zf:
-        zf.writestr(data.WHEEL_MEMBER, gzip.compress(pickle.dumps(payload, protocol=2)))
-    got = data.load_wheel(wheel)
+        zf.writestr(hub.WHEEL_MEMBER, gzip.compress(pickle.dumps(payload, protocol=2)))
+    got = hub.load_wheel(wheel)
     assert np.array_equal(got["train_images"], mnist.train_images[:700])
     assert np.array_equal(got["train_labels"], mnist.train_labels[:700])
     assert np.array_equal(got["test_images"], mnist.test_images[:100])
     with pytest.raises(DataError, match="failed verification"):
-        data.verify(got, "fake")
+        store.verify(got, "fake")
 
 
 def test_unreachable_registry_is_a_clear_error(tmp_path, monkeypatch):

@@ -1,19 +1,20 @@
 """Algorithm 1 end to end on a tiny task: curve, peak selection, early stop, determinism,
 NaN detection, checkpoints, transfer."""
 
+import dataclasses
 import json
 import pickle
 
 import pytest
 import torch
+from conftest import develop_run, initial, start_of
 
-from bdnn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from bdnn.data import make_task, new_samples
-from bdnn.develop import develop
-from bdnn.layout import CURVE_COLUMNS, NETWORKS, TIMING_COLUMNS
-from bdnn.model import build_model
-from bdnn.train import NumericalError, stream_seed
-from bdnn.transfer import SCRATCH_STREAM, Start, new_head, prepare, run_task_transfer, run_transfer, task_draws
+from bdnn.data.tasks import classes_test_split, make_task, new_samples, task_draws
+from bdnn.method.sgd import NumericalError, Tensors
+from bdnn.method.streams import Stream, stream_seed
+from bdnn.method.transfer import new_head, prepare, run_task_transfer, run_transfer
+from bdnn.pipeline.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from bdnn.pipeline.layout import CURVE_COLUMNS, NETWORKS, TIMING_COLUMNS
 
 
 @pytest.fixture
@@ -26,7 +27,7 @@ def _strip(curve):
 
 
 def test_curve_runs_to_the_floor_and_peak_is_first_argmax(task, tiny_cfg):
-    res = develop(task, tiny_cfg, seed=0)
+    res = develop_run(task, tiny_cfg, seed=0)
     c = res.curve
     assert set(CURVE_COLUMNS) <= set(c[0])
     assert c[0]["iteration"] == 0 and c[0]["hidden"] == 20 and c[0]["S"] is None and c[0]["F"] is None
@@ -42,62 +43,78 @@ def test_curve_runs_to_the_floor_and_peak_is_first_argmax(task, tiny_cfg):
 
 
 def test_developed_model_reproduces_the_peak_accuracy(task, tiny_cfg):
-    from bdnn.train import Tensors, evaluate
+    from bdnn.method.sgd import evaluate
 
-    res = develop(task, tiny_cfg, seed=0)
-    acc, _ = evaluate(res.model, Tensors.of(task.test, 10, torch.device("cpu")))
+    res = develop_run(task, tiny_cfg, seed=0)
+    acc, _ = evaluate(res.model, Tensors.of(*task.test.arrays(), 10))
     assert acc == res.peak["A"]
 
 
 def test_same_seed_bit_identical_other_seed_differs(task, tiny_cfg):
-    a, b = develop(task, tiny_cfg, seed=3), develop(task, tiny_cfg, seed=3)
+    a, b = develop_run(task, tiny_cfg, seed=3), develop_run(task, tiny_cfg, seed=3)
     assert _strip(a.curve) == _strip(b.curve)
     for k, v in a.model.state_dict().items():
         assert torch.equal(v, b.model.state_dict()[k])
-    assert _strip(develop(task, tiny_cfg, seed=4).curve) != _strip(a.curve)
+    assert _strip(develop_run(task, tiny_cfg, seed=4).curve) != _strip(a.curve)
 
 
-def test_patience_stops_early_and_keeps_the_argmax(task, tiny_cfg):
-    cfg = {**tiny_cfg, "prune": {**tiny_cfg["prune"], "patience": 1}}
-    res = develop(task, cfg, seed=0)
-    full = develop(task, tiny_cfg, seed=0)
-    assert res.summary["stopped_early"] or len(res.curve) == len(full.curve)
-    assert res.peak["F"] == max(r["F"] for r in res.curve[1:])
+@pytest.mark.parametrize("patience", [1, 2, 4])
+def test_patience_stops_exactly_patience_iterations_after_the_peak(task, tiny_cfg, monkeypatch, patience):
+    """F made to peak at iteration 3 and fall after it: the loop stops exactly `patience`
+    iterations later (or runs to the floor, 8 iterations, without patience), keeping the peak."""
+    import bdnn.method.develop as dev
+
+    real, calls = dev.measure, []
+    f_of = [None, 0.2, 0.6, 0.9, 0.5, 0.4, 0.3, 0.2, 0.1]  # iteration 0 has no F; the peak is at iteration 3
+
+    def known_f(*args):
+        row = real(*args)
+        row["F"] = f_of[len(calls)]
+        calls.append(row["A"])
+        return row
+
+    monkeypatch.setattr(dev, "measure", known_f)
+    res = develop_run(task, {**tiny_cfg, "prune": {**tiny_cfg["prune"], "patience": patience}}, seed=0)
+    assert res.summary["iterations"] == 3 + patience and res.summary["stopped_early"]
+    assert res.summary["peak_iteration"] == 3 and res.model.n_hidden == res.summary["hidden_at_peak"] == 9
+    calls.clear()
+    full = develop_run(task, tiny_cfg, seed=0)
+    assert full.summary["iterations"] == 8 and not full.summary["stopped_early"] and full.summary["peak_iteration"] == 3
     assert _strip(res.curve) == _strip(full.curve)[: len(res.curve)]
 
 
 def test_validation_split_is_used_for_A(mnist, tiny_cfg):
     task = make_task(mnist, [0, 1], 100, seed=0, validation_size=50)
     cfg = {**tiny_cfg, "fitness": {**tiny_cfg["fitness"], "eval_split": "validation"}}
-    res = develop(task, cfg, seed=0)
+    res = develop_run(task, cfg, seed=0)
     assert any(r["A"] != r["test_acc"] for r in res.curve)
 
 
 def test_absurd_learning_rate_stops_with_the_iteration_named(task, tiny_cfg):
     with pytest.raises(NumericalError, match=r"initial training, epoch 1: .*NaN/inf"):
-        develop(task, {**tiny_cfg, "lr": 1e300}, seed=0)
+        develop_run(task, {**tiny_cfg, "lr": 1e300}, seed=0)
 
 
 def test_weights_turning_nan_mid_run_stop_with_the_iteration_named(task, tiny_cfg, monkeypatch):
-    import bdnn.develop as dev
+    import bdnn.method.develop as dev
 
     real = dev.train
 
-    def poisoned(model, data, lr, batch_size, epochs, gen, where, steps=None):
-        stats = real(model, data, lr, batch_size, epochs, gen, where, steps)
+    def poisoned(model, data, lr, batch_size, epochs, gen, where, steps=None, observe=None):
+        stats = real(model, data, lr, batch_size, epochs, gen, where, steps, observe)
         if where == "iteration 3":
             with torch.no_grad():
                 model.output.weight[0, 0] = float("nan")
-            stats = real(model, data, lr, batch_size, epochs, gen, where, steps)
+            stats = real(model, data, lr, batch_size, epochs, gen, where, steps, observe)
         return stats
 
     monkeypatch.setattr(dev, "train", poisoned)
     with pytest.raises(NumericalError, match=r"iteration 3, epoch 1: .*NaN/inf"):
-        develop(task, tiny_cfg, seed=0)
+        develop_run(task, tiny_cfg, seed=0)
 
 
 def test_checkpoint_round_trip_any_size(task, tiny_cfg, tmp_path):
-    res = develop(task, tiny_cfg, seed=0)
+    res = develop_run(task, tiny_cfg, seed=0)
     path = tmp_path / "m.pt"
     save_checkpoint(path, res.model, tiny_cfg, {"seed": 0})
     model, cfg, meta = load_checkpoint(path, expect_in=784, expect_out=10)
@@ -107,7 +124,7 @@ def test_checkpoint_round_trip_any_size(task, tiny_cfg, tmp_path):
 
 
 def test_checkpoint_wrong_shape_newer_format_and_code_are_refused(task, tiny_cfg, tmp_path):
-    res = develop(task, tiny_cfg, seed=0)
+    res = develop_run(task, tiny_cfg, seed=0)
     path = tmp_path / "m.pt"
     save_checkpoint(path, res.model, tiny_cfg)
     with pytest.raises(CheckpointError, match="does not fit"):
@@ -131,10 +148,11 @@ def test_checkpoint_wrong_shape_newer_format_and_code_are_refused(task, tiny_cfg
 
 def test_transfer_of_each_network_records_errors_and_what_it_received(mnist, tiny_cfg):
     task = make_task(mnist, list(range(10)), 200, seed=0)
-    dev = develop(task, tiny_cfg, seed=0)
+    dev = develop_run(task, tiny_cfg, seed=0)
     epochs = tiny_cfg["initial_epochs"] + dev.summary["peak_iteration"] * tiny_cfg["retrain_epochs"]
-    start = Start(task, dev.model, dev.summary["peak_iteration"], tiny_cfg, 0, torch.device("cpu"))
-    out = {kind: run_transfer(mnist, kind, start) for kind in NETWORKS}
+    start = start_of(task, dev, tiny_cfg)
+    draws = {n: Tensors.of(*new_samples(mnist, task, n, 0).arrays(), 10) for n in tiny_cfg["transfer"]["new_samples"]}
+    out = {kind: run_transfer(kind, start, draws) for kind in NETWORKS}
     s = {kind: r.summary for kind, r in out.items()}
     size = dev.model.n_hidden
     assert s["pruned"]["hidden"] == s["scratch"]["hidden"] == s["random"]["hidden"] == size
@@ -151,27 +169,26 @@ def test_transfer_of_each_network_records_errors_and_what_it_received(mnist, tin
         assert draw["final_error_new"] == errors[-1]["error_new"] and draw["best_error_test"] == min(e["error_test"] for e in errors)
         json.dumps(r.summary)
     # the same sample order and draws for every network: the pruned network's curve does not depend on the job
-    again = run_transfer(mnist, "pruned", start)
+    again = run_transfer("pruned", start, draws)
     assert again.rows == out["pruned"].rows
 
 
 def test_controls_scratch_and_random_are_what_they_claim(mnist, tiny_cfg):
     task = make_task(mnist, list(range(10)), 200, seed=0)
-    dev = develop(task, tiny_cfg, seed=0)
-    cpu = torch.device("cpu")
+    dev = develop_run(task, tiny_cfg, seed=0)
     # scratch: with no training it is exactly a fresh network of the developed size from its own stream
     untrained = {**tiny_cfg, "initial_epochs": 0}
-    scratch, info = prepare("scratch", Start(task, dev.model, 0, untrained, 0, cpu))
-    fresh = build_model({**tiny_cfg, "hidden_init": dev.model.n_hidden}, 10, stream_seed(0, SCRATCH_STREAM))
+    scratch, info = prepare("scratch", dataclasses.replace(start_of(task, dev, untrained), peak_iteration=0))
+    fresh = initial(task, tiny_cfg, stream_seed(0, Stream.SCRATCH), hidden=dev.model.n_hidden)
     assert info["epochs"] == 0 and scratch.n_hidden == dev.model.n_hidden
     for a, b in zip(scratch.state_dict().values(), fresh.state_dict().values(), strict=True):
         assert torch.equal(a, b)
-    full = build_model(tiny_cfg, 10, 0)  # the 1000-unit (here 20-unit) start it never saw
+    full = initial(task, tiny_cfg, 0)  # the 1000-unit (here 20-unit) start it never saw
     assert not torch.equal(scratch.output.weight, full.output.weight[:, : dev.model.n_hidden])
     # random: the same schedule down to the developed size; Eq. 1's run down to that size shares its
     # initial training, sample order and retraining, so equal weights would mean equal choices
-    eq1 = develop(task, {**tiny_cfg, "prune": {**tiny_cfg["prune"], "min_hidden": dev.model.n_hidden}}, 0, cpu)
-    random_net, info = prepare("random", Start(task, dev.model, dev.summary["peak_iteration"], tiny_cfg, 0, cpu))
+    eq1 = develop_run(task, {**tiny_cfg, "prune": {**tiny_cfg["prune"], "min_hidden": dev.model.n_hidden}}, 0)
+    random_net, info = prepare("random", start_of(task, dev, tiny_cfg))
     assert random_net.n_hidden == dev.model.n_hidden == eq1.final.n_hidden
     assert info["epochs"] == tiny_cfg["initial_epochs"] + eq1.summary["iterations"] * tiny_cfg["retrain_epochs"]
     assert [r["hidden"] for r in eq1.curve] == [r["hidden"] for r in dev.curve[: len(eq1.curve)]]  # the same schedule
@@ -181,19 +198,21 @@ def test_controls_scratch_and_random_are_what_they_claim(mnist, tiny_cfg):
 def test_transfer_to_another_task_keeps_the_hidden_layer_and_uses_unseen_draws(mnist, tiny_cfg):
     cfg = {**tiny_cfg, "task_transfer": {"from": "0-4", "to": [5, 6, 7, 8, 9], "new_samples": [50, 100]}}
     task = make_task(mnist, [0, 1, 2, 3, 4], 100, seed=0)
-    dev = develop(task, cfg, seed=0)
-    head = new_head(dev.model, 5, cfg, seed=0)
+    dev = develop_run(task, cfg, seed=0)
+    head = new_head(dev.model, 5, cfg["init"], seed=0)
     assert head.n_out == 5 and torch.equal(head.hidden.weight, dev.model.hidden.weight)  # the hidden layer is kept
     assert not torch.equal(head.output.weight, dev.model.output.weight)  # a fresh output layer
-    draws = task_draws(mnist, cfg, seed=0)
     main = make_task(mnist, list(range(10)), cfg["transfer"]["samples"], seed=0)
+    draws = task_draws(mnist, main, cfg["transfer"]["new_samples"], [5, 6, 7, 8, 9], [50, 100], seed=0)
     seen = set(main.train.index).union(*(new_samples(mnist, main, n, 0).index for n in cfg["transfer"]["new_samples"]))
     assert sorted(draws) == [50, 100] and not set(draws[50].index) & set(draws[100].index)
     for d in draws.values():
         assert not set(d.index) & seen and set(mnist.train_labels[d.index]) == {5, 6, 7, 8, 9}
         assert sorted(set(d.y.tolist())) == [0, 1, 2, 3, 4]  # remapped to the new head's units
-    start = Start(task, dev.model, dev.summary["peak_iteration"], cfg, 0, torch.device("cpu"))
-    results = {kind: run_task_transfer(mnist, kind, start) for kind in ("pruned", "unpruned", "scratch")}
+    start = start_of(task, dev, cfg)
+    tensors = {n: Tensors.of(*d.arrays(), 5) for n, d in draws.items()}
+    new_test = Tensors.of(*classes_test_split(mnist, [5, 6, 7, 8, 9]).arrays(), 5)
+    results = {kind: run_task_transfer(kind, start, tensors, new_test) for kind in ("pruned", "unpruned", "scratch")}
     assert results["scratch"].summary["epochs"] == 0 and results["scratch"].summary["hidden"] == dev.model.n_hidden
     assert results["unpruned"].summary["hidden"] == cfg["hidden_init"]
     for r in results.values():

@@ -26,7 +26,7 @@ from conftest import (
     wait_for_server,
 )
 
-from bdnn import layout
+from bdnn.pipeline import layout
 
 pytestmark = pytest.mark.slow
 
@@ -214,7 +214,7 @@ def test_ten_jobs_logging_at_once_to_one_sqlite_store_lose_nothing(baseline, tmp
     for p in res.glob("mlflow.db*"):
         p.unlink()
     shutil.rmtree(res / "mlartifacts")
-    cfg = ["--no-default-config", "--config", "results/config.yaml"]
+    cfg = ["--no-default-config", "--config", str(TEST_CONFIG)]
     init = bdnn_cli("track", "init", *cfg, "--out", "results/tracking/sweep.json", cwd=work)
     assert init.returncode == 0, init.stderr
     jobs = [["develop", str(d)] for d in sorted({p.parent for p in (res / "develop").rglob("curve.csv")})]

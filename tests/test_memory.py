@@ -4,15 +4,15 @@ through the CLI (one line with the estimate, before any data is loaded)."""
 import pytest
 from conftest import bdnn_cli, env_with_venv
 
-from bdnn.memory import BASE, MemoryLimitError, available_bytes, check_memory, estimate_bytes
+from bdnn.pipeline.memory import BASE, MemoryLimitError, available_bytes, check_memory, estimate_bytes
 
 
 def test_estimate_by_hand():
     # 100 samples of 10 classes, 20 hidden, 50 evaluation images: data (2*100 + 50) * 794 floats,
     # params 4 * 20 * 795 floats, activations 2 * 100 * 30 floats
-    assert estimate_bytes(20, 10, 100, 50) == BASE + 4 * (250 * 794 + 4 * 20 * 795 + 2 * 100 * 30)
+    assert estimate_bytes(20, 10, 100, 50, n_in=784) == BASE + 4 * (250 * 794 + 4 * 20 * 795 + 2 * 100 * 30)
     # the evaluation chunk caps the activations: 20,000 rows at most
-    assert estimate_bytes(1000, 10, 60000, 10000) - estimate_bytes(1000, 10, 50000, 10000) == 4 * 2 * 10000 * 794
+    assert estimate_bytes(1000, 10, 60000, 10000, n_in=784) - estimate_bytes(1000, 10, 50000, 10000, n_in=784) == 4 * 2 * 10000 * 794
 
 
 def test_available_memory_from_slurm_or_the_machine(tmp_path):
@@ -24,9 +24,11 @@ def test_available_memory_from_slurm_or_the_machine(tmp_path):
 
 
 def test_a_job_over_its_memory_stops_with_the_estimate():
-    assert check_memory(1000, 10, 19200, env={"SLURM_MEM_PER_NODE": "1000"}) < 1000 * 2**20  # the default fits the profile's mem_mb
+    assert (
+        check_memory(1000, 10, 19200, env={"SLURM_MEM_PER_NODE": "1000"}, n_in=784) < 1000 * 2**20
+    )  # the default fits the profile's mem_mb
     with pytest.raises(MemoryLimitError, match=r"needs about 3\.58 GiB .* more than the 0\.98 GiB given to this SLURM job"):
-        check_memory(20000, 10, 19200, env={"SLURM_MEM_PER_NODE": "1000"})
+        check_memory(20000, 10, 19200, env={"SLURM_MEM_PER_NODE": "1000"}, n_in=784)
 
 
 def test_cli_refuses_before_loading_anything(tmp_path):

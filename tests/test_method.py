@@ -5,10 +5,12 @@ import math
 import pytest
 import torch
 
-from bdnn.fitness import accuracy, fitness, mean_weight, stability
-from bdnn.model import PrunableMLP
-from bdnn.pruning import importance, least_important, n_to_prune, schedule_sizes
-from bdnn.train import Tensors, sgd_step
+from bdnn.method.criteria import Criterion, Eq1, RandomCriterion, importance, least_important, n_to_prune, schedule_sizes
+from bdnn.method.fitness import accuracy, fitness, mean_weight, stability
+from bdnn.method.model import PrunableMLP
+from bdnn.method.settings import PruneSettings
+from bdnn.method.sgd import Batch, Tensors, sgd_step, train
+from bdnn.method.streams import Stream, numpy_rng, stream_seed, torch_generator
 
 
 def tiny_net() -> PrunableMLP:
@@ -45,7 +47,7 @@ def test_remove_hidden_is_physical_and_keeps_the_other_weights():
 
 def test_prune_schedule_ties_and_floor():
     def prune(schedule, fraction, count, min_hidden):
-        return {"schedule": schedule, "fraction": fraction, "count": count, "min_hidden": min_hidden}
+        return PruneSettings(schedule=schedule, fraction=fraction, count=count, min_hidden=min_hidden, patience=None)
 
     assert n_to_prune(1000, prune("fraction", 0.1, 50, 2)) == 100
     assert n_to_prune(11, prune("fraction", 0.1, 50, 2)) == 2  # ceil(1.1)
@@ -105,7 +107,7 @@ def test_hand_written_sgd_step_equals_autograd_sgd():
     x = torch.rand(10, 784)
     y = torch.randint(0, 10, (10,))
     t = torch.nn.functional.one_hot(y, 10).float()
-    sgd_step(a, x, t, lr=0.3)
+    sgd_step(a, Batch(x, t), lr=0.3)
     opt = torch.optim.SGD(b.parameters(), lr=0.3)
     loss = (0.5 * (b(x) - t).pow(2).sum(1)).mean()
     loss.backward()
@@ -115,12 +117,66 @@ def test_hand_written_sgd_step_equals_autograd_sgd():
 
 
 def test_running_training_stats_match_a_full_pass_when_weights_do_not_move():
-    from bdnn.train import evaluate, make_generator, train
+    from bdnn.method.sgd import evaluate
 
     torch.manual_seed(1)
     m = PrunableMLP(784, 30, 10)
     y = torch.randint(0, 10, (50,))
     data = Tensors(x=torch.rand(50, 784), y=y, t=torch.nn.functional.one_hot(y, 10).float())
-    loss, acc = train(m, data, lr=1e-30, batch_size=10, epochs=2, generator=make_generator(0), where="t")
+    loss, acc = train(m, data, lr=1e-30, batch_size=10, epochs=2, generator=torch_generator(0, Stream.ORDER), where="t")
     acc_full, loss_full = evaluate(m, data)
     assert acc == acc_full and loss == pytest.approx(loss_full, rel=1e-6)
+
+
+def test_criteria_by_hand_eq1_and_random():
+    m = tiny_net()
+    assert Eq1().select(m, 1).tolist() == [1]  # importance 6, 1.25, 4.5: neuron 1 is the least important
+    assert Eq1().select(m, 2).tolist() == [1, 2]
+    gen, again = torch_generator(0, Stream.RANDOM_PRUNING), torch_generator(0, Stream.RANDOM_PRUNING)
+    # the random control prunes the first n of a random permutation (today's choice, bit for bit)
+    assert set(RandomCriterion(gen).select(m, 2).tolist()) == set(torch.randperm(3, generator=again)[:2].tolist())
+    with pytest.raises(NotImplementedError):
+        Criterion().scores(m)
+
+
+def test_the_training_hook_sees_the_hidden_activations_and_their_gradient():
+    """observe(h, dL/dh) on a mini-batch equals autograd's gradient of the batch's mean loss with
+    respect to the hidden activations, before the update; the step itself is unchanged."""
+    torch.manual_seed(0)
+    a, b = PrunableMLP(784, 7, 10), PrunableMLP(784, 7, 10)
+    b.load_state_dict(a.state_dict())
+    x, y = torch.rand(5, 784), torch.randint(0, 10, (5,))
+    t = torch.nn.functional.one_hot(y, 10).float()
+    h = a.forward_hidden(x).detach().requires_grad_(True)
+    loss = (0.5 * (torch.sigmoid(a.output(h)) - t).pow(2).sum(1)).mean()
+    (grad,) = torch.autograd.grad(loss, h)
+    seen = []
+    sgd_step(a, Batch(x, t), 0.3, observe=lambda hid, g: seen.append((hid.clone(), g.clone())))
+    sgd_step(b, Batch(x, t), 0.3)
+    assert torch.allclose(seen[0][0], h.detach()) and torch.allclose(seen[0][1], grad, atol=1e-7)
+    for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+
+
+def test_train_calls_the_hook_on_every_mini_batch_of_the_last_epoch_only():
+    torch.manual_seed(0)
+    y = torch.randint(0, 10, (25,))
+    data = Tensors(x=torch.rand(25, 784), y=y, t=torch.nn.functional.one_hot(y, 10).float())
+    sizes = []
+    train(PrunableMLP(784, 6, 10), data, 0.1, 10, 3, torch_generator(0, Stream.ORDER), "t", observe=lambda h, g: sizes.append(len(h)))
+    assert sizes == [10, 10, 5]  # 3 epochs of 25 samples at batch 10: the last epoch's 3 mini-batches
+
+
+def test_random_streams_are_pinned():
+    """The stream ids are part of every result: these values are today's (changing an id changes results)."""
+    ids = {s.name: s.value for s in Stream}
+    assert ids == {
+        "TRAIN_DRAW": ("draw", 0), "VALIDATION_DRAW": ("draw", 1), "NEW_SAMPLES_DRAW": ("draw", 2), "TASK_DRAW": ("draw", 6),
+        "ORDER": ("torch", 0), "TRANSFER_ORDER": ("torch", 2), "SCRATCH": ("torch", 3), "RANDOM_PRUNING": ("torch", 4), "NEW_HEAD": ("torch", 5),
+    }  # fmt: skip
+    assert stream_seed(0, Stream.ORDER) == 2968811710 and stream_seed(0, Stream.SCRATCH) == 2613022947
+    assert stream_seed(0, Stream.TRANSFER_ORDER, 1200) == 1470173689
+    assert numpy_rng(0, Stream.TRAIN_DRAW).integers(0, 1000, 3).tolist() == [850, 636, 511]
+    assert numpy_rng(3, Stream.NEW_SAMPLES_DRAW, 1200).integers(0, 1000, 3).tolist() == [936, 391, 988]
+    with pytest.raises(ValueError, match="draw stream"):
+        stream_seed(0, Stream.TRAIN_DRAW)

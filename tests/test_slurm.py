@@ -28,8 +28,8 @@ import pytest
 import yaml
 from conftest import REPO, TEST_CONFIG, VENV_BIN, free_port, snakemake_cmd
 
-from bdnn.layout import NETWORKS, TASK_NETWORKS, TIMING_COLUMNS
-from bdnn.layout import TABLES as TABLE_FILES
+from bdnn.pipeline.layout import NETWORKS, TASK_NETWORKS, TIMING_COLUMNS
+from bdnn.pipeline.layout import TABLES as TABLE_FILES
 
 pytestmark = pytest.mark.slow
 

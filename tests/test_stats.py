@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bdnn.claims import claim1, claim2, claim3, claim4
-from bdnn.stats import interval_verdict, mean_interval, paired_verdict, sign_flip_p, spearman, wilson_interval, with_seed_floor
-from bdnn.transfer import curve_area
+from bdnn.analysis.stats import interval_verdict, mean_interval, paired_verdict, sign_flip_p, spearman, wilson_interval, with_seed_floor
+from bdnn.analysis.verdicts import claim1, claim2, claim3, claim4
+from bdnn.method.transfer import curve_area
 
 SAMPLES = [600, 1200, 2400, 4800, 9600, 19200]
 SEEDS = range(5)
@@ -166,7 +166,7 @@ def test_claim3_needs_two_counts_and_figure_shows_the_claims_numbers():
     big, small = _peaks(lambda s: 30, rng), _peaks(lambda s: 20, rng, 5)
     one = claim3(big[big.samples == 600], small[small.samples == 600], 5, np.random.default_rng(0))
     assert one.verdict == "n/a"
-    from bdnn.plots import paired_differences
+    from bdnn.report.figures import paired_differences
 
     ts = _transfer_summary(0.004, np.random.default_rng(8))
     shown = paired_differences(ts).set_index(["network", "new_samples"])

@@ -9,18 +9,26 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 import yaml
-from conftest import REPO, copy_run, mlflow_runs, snakemake
+from conftest import REPO, copy_run, develop_run, initial, mlflow_runs, snakemake
 
-import bdnn.train as train_module
-from bdnn.config import ConfigError, load_config, settings_key, validate_config
-from bdnn.data import make_task
-from bdnn.develop import develop, phase_steps, train_until_plateau
-from bdnn.layout import STUDY_CELL_FILES, study_cell_figures, study_files, study_map_figures
-from bdnn.model import build_model
-from bdnn.study import CLAIMS, cells, judge, recompute, run_table
-from bdnn.train import Tensors, evaluate, make_generator, train
+import bdnn.method.sgd as train_module
+from bdnn.analysis.peaks import recompute as recompute_settings
+from bdnn.analysis.study import CLAIMS, judge, run_table
+from bdnn.data.tasks import make_task
+from bdnn.method.develop import phase_steps, train_until_plateau
+from bdnn.method.sgd import Tensors, evaluate, train
+from bdnn.method.streams import Stream, torch_generator
+from bdnn.pipeline.cells import cells
+from bdnn.pipeline.config import ConfigError, load_config, validate_config
+from bdnn.pipeline.keys import settings_key
+from bdnn.pipeline.layout import STUDY_CELL_FILES, study_cell_figures, study_files, study_map_figures
+from bdnn.pipeline.settings import fitness_settings, training_settings
+
+
+def recompute(curves, fit):
+    return recompute_settings(curves, fitness_settings(fit))
+
 
 STUDY = {
     "cells": ["default", "A+S", "A+E", "A-only", "equal-steps", "trained-start", "paper-lr", "validation"],
@@ -121,23 +129,23 @@ def test_equal_steps_budget_is_exact(monkeypatch, mnist, tiny_cfg):
     real = train_module.sgd_step
     monkeypatch.setattr(train_module, "sgd_step", lambda *a, **k: (calls.append(1), real(*a, **k)))
     cfg = {**tiny_cfg, "equal_steps": 57}  # ceil(57 / 10) = 6 steps per epoch of a 57-sample run
-    assert phase_steps(cfg, 4) == 24 and phase_steps({**cfg, "equal_steps": None}, 4) is None
+    assert phase_steps(training_settings(cfg), 4) == 24 and phase_steps(training_settings({**cfg, "equal_steps": None}), 4) is None
     task = make_task(mnist, list(range(10)), 100, seed=0)
-    data = Tensors.of(task.train, 10, torch.device("cpu"))
+    data = Tensors.of(*task.train.arrays(), 10)
     for steps in (3, 10, 24, 25):  # 10 steps per epoch of the 100 samples: cut epochs, whole ones, several
         calls.clear()
-        train(build_model(cfg, 10, 0, "cpu"), data, 0.5, 10, 99, make_generator(0, 0), "test", steps=steps)
+        train(initial(task, cfg, 0), data, 0.5, 10, 99, torch_generator(0, Stream.ORDER), "test", steps=steps)
         assert len(calls) == steps
     calls.clear()
-    res = develop(task, cfg, seed=0)
+    res = develop_run(task, cfg, seed=0)
     phases = cfg["initial_epochs"] + res.summary["iterations"] * cfg["retrain_epochs"]
     assert len(calls) == phases * 6
 
 
 def test_equal_steps_of_the_own_count_is_training_by_epochs(mnist, tiny_cfg):
     task = make_task(mnist, list(range(10)), 100, seed=0)
-    by_epochs = develop(task, tiny_cfg, seed=0).curve
-    by_steps = develop(task, {**tiny_cfg, "equal_steps": 100}, seed=0).curve
+    by_epochs = develop_run(task, tiny_cfg, seed=0).curve
+    by_steps = develop_run(task, {**tiny_cfg, "equal_steps": 100}, seed=0).curve
     strip = lambda c: [{k: v for k, v in r.items() if k != "seconds"} for r in c]  # noqa: E731
     assert strip(by_steps) == strip(by_epochs)
 
@@ -146,22 +154,21 @@ def test_equal_steps_of_the_own_count_is_training_by_epochs(mnist, tiny_cfg):
 def test_trained_start_stops_on_validation_and_keeps_its_best_epoch(mnist, tiny_cfg, patience, max_epochs):
     task = make_task(mnist, list(range(10)), 100, seed=0, validation_size=100)
     cfg = {**tiny_cfg, "lr": 0.3, "trained_start": {"patience": patience, "max_epochs": max_epochs}}
-    cpu = torch.device("cpu")
-    train_d, val_d = Tensors.of(task.train, 10, cpu), Tensors.of(task.validation, 10, cpu)
+    train_d, val_d = Tensors.of(*task.train.arrays(), 10), Tensors.of(*task.validation.arrays(), 10)
     # replay epoch by epoch: the validation accuracy after each, and the rule's stop
-    replay, gen, accs = build_model(cfg, 10, 0, cpu), make_generator(0, 0), []
+    replay, gen, accs = initial(task, cfg, 0), torch_generator(0, Stream.ORDER), []
     for _ in range(max_epochs):
         train(replay, train_d, cfg["lr"], cfg["batch_size"], 1, gen, "replay")
         accs.append(evaluate(replay, val_d)[0])
         best = int(np.argmax(accs))  # first argmax
         if len(accs) - 1 - best >= patience:
             break
-    model = build_model(cfg, 10, 0, cpu)
-    _, epoch = train_until_plateau(model, train_d, val_d, cfg, make_generator(0, 0))
+    model = initial(task, cfg, 0)
+    _, epoch = train_until_plateau(model, train_d, val_d, training_settings(cfg), torch_generator(0, Stream.ORDER))
     assert epoch == best + 1 and evaluate(model, val_d)[0] == accs[best]
-    assert develop(task, cfg, seed=0).summary["initial_epochs_run"] == epoch
+    assert develop_run(task, cfg, seed=0).summary["initial_epochs_run"] == epoch
     with pytest.raises(ValueError, match="validation draw"):
-        develop(make_task(mnist, list(range(10)), 100, seed=0), cfg, seed=0)
+        develop_run(make_task(mnist, list(range(10)), 100, seed=0), cfg, seed=0)
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ import shutil
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, mlflow_runs, snakemake
+from conftest import REPO, env_with_venv, mlflow_runs, snakemake
 
-from bdnn.layout import EXPERIMENTS, FIGURES, NETWORKS, TASK_NETWORKS
+from bdnn.pipeline.layout import EXPERIMENTS, FIGURES, NETWORKS, TASK_NETWORKS
 
 pytestmark = pytest.mark.slow
 
@@ -128,8 +128,9 @@ def test_mlflow_runs_nested_with_params_metrics_artifacts(baseline):
 
 
 def test_parent_run_carries_the_results_and_ui_finds_the_store(baseline, tmp_path):
-    from bdnn.config import load_config
-    from bdnn.tracking import run_note, ui_target
+    from bdnn.pipeline.config import load_config
+    from bdnn.tracking.parents import run_note
+    from bdnn.tracking.store import ui_target
 
     work, _ = baseline
     client, exp, runs = mlflow_runs(work)
@@ -146,7 +147,7 @@ def test_parent_run_carries_the_results_and_ui_finds_the_store(baseline, tmp_pat
     page = (work / "results" / "claims.html").read_text()
     assert "<table>" in page and "<strong>inconclusive (n &lt; 5)</strong>" in page
     # bdnn ui: the store and its runs table; a moved results folder is detected, never silently broken
-    cfg = load_config(work / "results" / "config.yaml", overrides={"mlflow": {"tracking_uri": f"sqlite:///{work}/results/mlflow.db"},
+    cfg = load_config(REPO / "config" / "test.yaml", overrides={"mlflow": {"tracking_uri": f"sqlite:///{work}/results/mlflow.db"},
                                                                    "results_dir": str(work / "results")})  # fmt: skip
     target = ui_target(cfg)
     assert target["experiment_id"] == exp.experiment_id and target["warning"] is None
@@ -186,7 +187,33 @@ def test_adding_a_seed_runs_only_the_new_seeds_jobs(baseline, tmp_path, mnist_ca
     assert sum("classes=" in w for w in planned) == 2 * 10  # the dry run lists them: 10 develop jobs and their tracking
     for old in planned:
         assert not re.search(r"samples=(100|200), seed=[01]\b", old), old
-    assert (work / "results" / "config.yaml").exists()
+
+
+def _results_state(results):
+    return {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(results.rglob("*")) if p.is_file()}
+
+
+def test_parsing_the_workflow_imports_no_torch_and_writes_nothing(baseline, tmp_path, mnist_cache):
+    """`snakemake -n` and `--lint` with a torch that raises on import: they work, and no file under
+    results/ is created or changes bytes or mtime; nor does a dry run with other settings or seeds
+    over a finished sweep (the configs its jobs read are written by a rule, named by content)."""
+    work, _ = baseline
+    poison = tmp_path / "poison"
+    (poison / "torch").mkdir(parents=True)
+    (poison / "torch" / "__init__.py").write_text("raise ImportError('parsing the workflow imported torch')\n")
+    env = {**env_with_venv(), "PYTHONPATH": str(poison)}
+    before = _results_state(work / "results")
+    other = [("-n", "--config", change, f"cache={mnist_cache}") for change in ("lr=0.3", "seeds=[0, 5]")]
+    for args in (("-n",), ("--lint",), *other, ("study", "-n")):
+        configs = (
+            (REPO / "config" / "test.yaml", REPO / "config" / "test-study.yaml") if args[0] == "study" else REPO / "config" / "test.yaml"
+        )
+        proc = snakemake(work, *args, cache=mnist_cache, config=configs, env=env, check=False)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0 and "imported torch" not in out, out[-3000:]
+    assert _results_state(work / "results") == before
+    configs = sorted((work / "results" / "configs").glob("*.yaml"))
+    assert len(configs) == 2  # the sweep's whole config and its runs' config, each named by its content
 
 
 def test_report_is_built(baseline, mnist_cache):
@@ -207,12 +234,15 @@ def test_default_config_dag_and_slurm_profile_parse(tmp_path, mnist_cache):
     assert counts["develop"] == str(6 * 2 * 2) and counts["transfer"] == str(
         2 * (len(NETWORKS) + len(TASK_NETWORKS))
     )  # a list on the command line works
+    env = {**env_with_venv(), "SBATCH_PARTITION": "testpart", "SBATCH_ACCOUNT": "testacct"}
     proc = snakemake(
-        tmp_path,
-        "-n",
-        "--workflow-profile",
-        str(REPO / "workflow" / "profiles" / "slurm"),
-        cache=mnist_cache,
-        config=REPO / "config" / "config.yaml",
-    )
-    assert "develop" in proc.stdout
+        tmp_path, "-n", "--workflow-profile", str(REPO / "workflow" / "profiles" / "slurm"), cache=mnist_cache,
+        config=REPO / "config" / "config.yaml", env=env,
+    )  # fmt: skip
+    jobs = re.split(r"\n(?=\S*rule )", proc.stdout + proc.stderr)
+    develop = [j for j in jobs if re.match(r"\S*rule develop:", j)]
+    assert len(develop) == 6 * 2 * 5
+    for job in develop:  # the profile's resources reach every develop job
+        resources = dict(re.findall(r"(\w+)=([^,\s]+)", re.search(r"resources: (.*)", job).group(1)))
+        assert (resources["slurm_partition"], resources["slurm_account"]) == ("testpart", "testacct"), resources
+        assert (resources["mem_mb"], resources["runtime"], resources["cpus_per_task"]) == ("1000", "20", "1"), resources

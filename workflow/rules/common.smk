@@ -32,23 +32,29 @@ DEVELOP = settings_key(config)
 TRANSFER = settings_key(config, "transfer")
 # Beyond the paper, the transfer to another task (task_transfer; null = off).
 TASK = settings_key(config, "transfer", "task_transfer") if config["task_transfer"] else None
-# The validated configs the jobs read, by file (results/configs/<digest>.yaml: named by content,
-# so a run with other settings never changes a file a running sweep reads); the `config` rule
-# writes them.
+# The validated configs the jobs read, each a file named by the digest of its content (written by
+# the `config` rule, never rewritten), so a run with other settings never changes a file a running
+# sweep reads. A run's own config (`whole=False`) is named without the sweep's lists (samples,
+# seeds, the study block), which no run depends on: adding a seed, or running the study over the
+# same runs, gives their jobs the same file, and reruns none of them.
+SWEEP_LISTS = ("samples", "seeds", "study")
 CONFIG_TEXT = {}
 
 
-def config_file(cfg):
-    """The file of a validated config (written by the `config` rule when a job needs it)."""
+def config_file(cfg, whole=True):
+    """The file of a validated config (see above)."""
     text = yaml.safe_dump(dict(cfg), sort_keys=True)
-    path = layout.config_file(R, text)
-    CONFIG_TEXT[path] = text
+    named = text if whole else yaml.safe_dump({k: v for k, v in cfg.items() if k not in SWEEP_LISTS}, sort_keys=True)
+    path = layout.config_file(R, named)
+    CONFIG_TEXT.setdefault(path, text)
     return path
 
 
+# the sweep's whole config (its tables, claims, figures and the study read it) and its runs' config
 EFFECTIVE = config_file(config)
+RUNS_CONFIG = config_file(config, whole=False)
 # The config file of each settings key (the study adds its variants here).
-CONFIG_OF = {DEVELOP: EFFECTIVE, TRANSFER: EFFECTIVE, TASK: EFFECTIVE}
+CONFIG_OF = {DEVELOP: RUNS_CONFIG, TRANSFER: RUNS_CONFIG, TASK: RUNS_CONFIG}
 # The develop settings and class subset whose network each transfer settings key transfers.
 DEVELOP_OF = {TRANSFER: DEVELOP, TASK: DEVELOP}
 SOURCE_OF = {TRANSFER: config["transfer"]["classes"], TASK: (config["task_transfer"] or {}).get("from")}
@@ -124,7 +130,7 @@ def job_config(wildcards):
 
 
 def cell_config(wildcards):
-    return ancient(config_file(CELLS[wildcards.cell].config))
+    return ancient(config_file(CELLS[wildcards.cell].config, whole=False))
 
 
 def sweep_record(wildcards):
@@ -148,7 +154,7 @@ if STUDY is not None:
     # each trained cell's config (the one its runs read)
     for cell in CELLS.values():
         if cell.trained:
-            CONFIG_OF[cell.key] = config_file(cell.config)
+            CONFIG_OF[cell.key] = config_file(cell.config, whole=False)
 
 
 def study_cell(wildcards):

@@ -5,8 +5,6 @@ rule config:
         f"{R}/configs/{{digest}}.yaml",
     log:
         layout.log_file(R, "configs/{digest}"),
-    params:
-        text=lambda w, output: CONFIG_TEXT[output[0]],
     run:
-        write_text(output[0], params.text)
+        write_text(output[0], CONFIG_TEXT[output[0]])
         write_text(log[0], f"wrote {output[0]}\n")

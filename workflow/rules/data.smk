@@ -1,7 +1,7 @@
 rule data:
     """Build and verify the MNIST cache once (local: compute nodes may have no internet)."""
     input:
-        config=ancient(EFFECTIVE),
+        config=ancient(RUNS_CONFIG),
     output:
         config["cache"],
     log:

@@ -1,5 +1,5 @@
 # The study (`make study` = `snakemake study` with config/study.yaml merged over config/config.yaml):
-# cells that change one factor at a time from this config (bdnn.study). A trained cell's develop
+# cells that change one factor at a time from this config (bdnn.pipeline.cells). A trained cell's develop
 # runs are ordinary develop jobs under its own settings key; a fitness-weight cell reuses the
 # default cell's. Every new run is tracked under the study's parent MLflow run. The cells and the
 # functions: common.smk.
