@@ -5,7 +5,7 @@ import re
 
 import pytest
 import yaml
-from conftest import REPO, bdnn_cli
+from conftest import REPO, bdnn_cli, env_with_venv
 
 from bdnn.pipeline.config import ConfigError, load_config, numbers_in_lists, parse_classes, validate_config
 from bdnn.pipeline.keys import settings_key
@@ -340,3 +340,18 @@ def test_settings_keys_are_pinned():
         "0903c9b34c",
     )
     assert settings_key(load_config(REPO / "config" / "config.yaml", REPO / "config" / "study.yaml"), "study") == "30c36e9f9d"
+
+
+def test_a_command_that_needs_the_pipeline_extra_says_which_to_install(tmp_path):
+    """Without mlflow (here: a module that raises on import), `bdnn track` stops in one line naming
+    the extra; the compute commands never import it."""
+    poison = tmp_path / "poison"
+    (poison / "mlflow").mkdir(parents=True)
+    (poison / "mlflow" / "__init__.py").write_text("raise ImportError('no mlflow here')\n")
+    env = {**env_with_venv(), "PYTHONPATH": str(poison)}
+    proc = bdnn_cli("track", "init", "--no-default-config", "--out", str(tmp_path / "t.json"), cwd=tmp_path, env=env)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "pip install 'bdnn[pipeline]'" in lines[0], proc.stderr
+    assert not (tmp_path / "t.json").exists() and not (tmp_path / "results").exists()
+    proc = bdnn_cli("validate", "--no-default-config", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr

@@ -40,7 +40,7 @@ def test_non_editable_install_runs_validate_and_develop_from_another_folder(tmp_
     pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q", "--no-deps", str(src)]
     proc = subprocess.run(pip, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert (site / "bdnn" / "config.schema.yaml").is_file()
+    assert (site / "bdnn" / "pipeline" / "config.schema.yaml").is_file() and (site / "bdnn" / "method" / "develop.py").is_file()
     shutil.rmtree(src)  # nothing of the source tree is needed any more
 
     elsewhere = tmp_path / "elsewhere"

@@ -59,7 +59,7 @@ def run_table(curves: pd.DataFrame, tolerance: float, level: float) -> pd.DataFr
 
 
 def judge(runs: pd.DataFrame) -> dict[str, Claim]:
-    """Claims 1-3 on a cell's runs by the rules of bdnn.claims (the same random draws as
+    """Claims 1-3 on a cell's runs by the rules of bdnn.analysis.verdicts (the same random draws as
     claims.md's, so the default cell repeats its verdicts), and claim 2 read on the trainable
     range: the Spearman between the sample count and the mean widest trainable width (n/a where
     every run trains at every width, the un-pruned one included: the range is censored there)."""

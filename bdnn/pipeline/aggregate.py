@@ -35,7 +35,7 @@ def collect(
     task_transfer_files: Sequence[str | Path] = (),
     task_transfer_summary_files: Sequence[str | Path] = (),
 ) -> dict[str, pd.DataFrame]:
-    """The tables of bdnn.layout.TABLES; curve_files[i] and summary_files[i] are one develop run's
+    """The tables of bdnn.pipeline.layout.TABLES; curve_files[i] and summary_files[i] are one develop run's
     (the task-transfer tables are empty where that experiment is off)."""
     if len(curve_files) != len(summary_files):
         raise BDNNError(f"{len(curve_files)} curve files but {len(summary_files)} summaries: give one of each per run")
