@@ -8,15 +8,14 @@ import struct
 import numpy as np
 import pytest
 
-from bdnn import data
-from bdnn.data import DataError, idx, store
+from bdnn.data import DataError, idx, store, tasks
 from bdnn.data import wheel as hub
 from bdnn.data.registry import MNIST
 
 
 def test_cache_arrays_match_the_published_hashes(mnist):
     for name, want in MNIST.array_sha256.items():
-        assert data.array_sha256(getattr(mnist, name)) == want
+        assert store.array_sha256(getattr(mnist, name)) == want
     assert mnist.train_images.shape == (60000, 28, 28) and mnist.train_images.dtype == np.uint8
     assert mnist.test_images.shape == (10000, 28, 28)
     assert tuple(np.bincount(mnist.train_labels)) == MNIST.train_class_counts
@@ -34,7 +33,7 @@ def test_idx_folder_round_trip_and_verification(mnist, tmp_path):
         gz = i % 2 == 0  # mix plain and gzipped files
         _write_idx(tmp_path / (stem + (".gz" if gz else "")), getattr(mnist, name), gz)
     cache = tmp_path / "c" / "mnist.npz"
-    got = data.load_mnist(cache, data_dir=tmp_path)
+    got = store.load_mnist(cache, data_dir=tmp_path)
     assert cache.exists()
     for name in MNIST.array_sha256:
         assert np.array_equal(getattr(got, name), getattr(mnist, name))
@@ -51,7 +50,7 @@ def test_idx_truncated_or_tampered_is_a_clear_error(mnist, tmp_path):
     labels[0] = (labels[0] + 1) % 10
     _write_idx(tmp_path / "t10k-labels-idx1-ubyte", labels, False)
     with pytest.raises(DataError, match="test_labels sha256 mismatch"):
-        data.load_mnist(tmp_path / "x.npz", data_dir=tmp_path)
+        store.load_mnist(tmp_path / "x.npz", data_dir=tmp_path)
     assert not (tmp_path / "x.npz").exists()
 
 
@@ -68,10 +67,10 @@ def test_corrupt_cache_is_detected_and_never_used(mnist, tmp_path):
     arrays["train_images"][0, 0, 0] ^= 1
     np.savez(cache, **arrays)
     with pytest.raises(DataError, match="corrupt"):
-        data.load_mnist(cache)
+        store.load_mnist(cache)
     cache.write_bytes(b"not a zip file at all")
     with pytest.raises(DataError, match="corrupt"):
-        data.load_mnist(cache)
+        store.load_mnist(cache)
 
 
 def test_restricted_unpickler_refuses_anything_but_numpy():
@@ -114,12 +113,12 @@ def test_unreachable_registry_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path))
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     with pytest.raises(DataError, match="registry failed.*IDX"):
-        data.load_mnist(tmp_path / "never.npz")
+        store.load_mnist(tmp_path / "never.npz")
     assert not (tmp_path / "never.npz").exists()
 
 
 def test_stratified_subset_remap_and_disjoint_draws(mnist):
-    task = data.make_task(mnist, [3, 1, 7], 300, seed=5, validation_size=60)
+    task = tasks.make_task(mnist, [3, 1, 7], 300, seed=5, validation_size=60)
     assert len(task.train) == 300 and task.n_classes == 3
     assert np.bincount(task.train.y).tolist() == [100, 100, 100]
     # labels are remapped in the order given: 3 -> 0, 1 -> 1, 7 -> 2
@@ -130,18 +129,18 @@ def test_stratified_subset_remap_and_disjoint_draws(mnist):
     assert np.bincount(task.validation.y).tolist() == [20, 20, 20]
     assert not set(task.validation.index) & set(task.train.index)
     assert len(task.test) == int(np.isin(mnist.test_labels, [3, 1, 7]).sum())
-    new = data.new_samples(mnist, task, 150, seed=5)
+    new = tasks.new_samples(mnist, task, 150, seed=5)
     assert not set(new.index) & (set(task.train.index) | set(task.validation.index))
     # seed-determined, and different seeds differ
-    again = data.make_task(mnist, [3, 1, 7], 300, seed=5, validation_size=60)
+    again = tasks.make_task(mnist, [3, 1, 7], 300, seed=5, validation_size=60)
     assert np.array_equal(again.train.index, task.train.index)
-    assert not np.array_equal(data.make_task(mnist, [3, 1, 7], 300, seed=6).train.index, task.train.index)
+    assert not np.array_equal(tasks.make_task(mnist, [3, 1, 7], 300, seed=6).train.index, task.train.index)
 
 
 def test_asking_for_too_many_or_indivisible_samples_is_an_error(mnist):
     with pytest.raises(DataError, match="only 5421 are available"):
-        data.make_task(mnist, [5, 6], 2 * 5422, seed=0)
+        tasks.make_task(mnist, [5, 6], 2 * 5422, seed=0)
     with pytest.raises(DataError, match="divide"):
-        data.make_task(mnist, list(range(10)), 105, seed=0)
+        tasks.make_task(mnist, list(range(10)), 105, seed=0)
     with pytest.raises(DataError, match="positive"):
-        data.make_task(mnist, [0, 1], 0, seed=0)
+        tasks.make_task(mnist, [0, 1], 0, seed=0)
