@@ -218,3 +218,22 @@ def test_transfer_to_another_task_keeps_the_hidden_layer_and_uses_unseen_draws(m
     for r in results.values():
         assert set(r.summary["draws"]) == {"50", "100"}
         assert [row["step"] for row in r.rows if row["new_samples"] == 50] == [0, 5]  # 5 steps an epoch, logged every 5
+
+
+def test_the_method_runs_without_a_config_file(task, tiny_cfg):
+    """develop(model, data, settings) from a notebook: settings built by hand, no config, no files;
+    the same run as the pipeline's under the same values."""
+    from bdnn.method import DevelopData, Stream, initial_network, torch_generator
+    from bdnn.method.develop import develop
+    from bdnn.method.settings import DevelopSettings, FitnessSettings, NetworkSettings, PruneSettings, TrainingSettings
+
+    third = 0.3333333333333333
+    settings = DevelopSettings(
+        network=NetworkSettings(hidden_init=20, init="default"),
+        training=TrainingSettings(lr=0.5, batch_size=10, initial_epochs=1, retrain_epochs=1, equal_steps=None, trained_start=None),
+        prune=PruneSettings(schedule="fraction", fraction=0.2, count=50, min_hidden=2, patience=None),
+        fitness=FitnessSettings(alpha=third, beta=third, gamma=third, stability="normalized", mean_weight="per_connection"),
+    )
+    data = DevelopData.of(10, train=task.train.arrays(), test=task.test.arrays())
+    res = develop(initial_network(784, 20, 10, "default", seed=0), data, settings, torch_generator(0, Stream.ORDER))
+    assert _strip(res.curve) == _strip(develop_run(task, tiny_cfg, seed=0).curve)

@@ -180,3 +180,18 @@ def test_random_streams_are_pinned():
     assert numpy_rng(3, Stream.NEW_SAMPLES_DRAW, 1200).integers(0, 1000, 3).tolist() == [936, 391, 988]
     with pytest.raises(ValueError, match="draw stream"):
         stream_seed(0, Stream.TRAIN_DRAW)
+
+
+def test_the_method_package_exports_resolve_to_their_objects():
+    """Every name `bdnn.method` exports is the object of its module, even after its modules are
+    imported (a submodule would shadow a lazily exported name of the same spelling)."""
+    import bdnn.method as method
+    import bdnn.method.develop  # noqa: F401
+    import bdnn.method.fitness  # noqa: F401
+
+    for name in method.__all__:
+        obj = getattr(method, name)
+        assert not isinstance(obj, type(method)), name
+    from bdnn.method import DevelopData, Stream
+
+    assert DevelopData.__module__ == "bdnn.method.develop" and Stream.__module__ == "bdnn.method.streams"

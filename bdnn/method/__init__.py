@@ -2,18 +2,20 @@
 evaluation, the developmental loop and the transfer procedures. It imports torch and numpy and
 nothing of the project's files, configs or tracking (`make lint` enforces it).
 
-    from bdnn.method import DevelopData, develop, initial_network, Stream, torch_generator
+    from bdnn.method import DevelopData, Stream, initial_network, torch_generator
+    from bdnn.method.develop import develop
 
 The names below are loaded on first use, so that `bdnn.method.names` (the method's lists of
-names, needed to parse the workflow) imports without torch.
+names, needed to parse the workflow) imports without torch. A name that is also a module's
+(`develop`, `fitness`) is imported from its module.
 """
 
 from importlib import import_module
 
 _EXPORTS = {
     "criteria": ("Criterion", "Eq1", "RandomCriterion", "importance", "least_important", "n_to_prune", "schedule_sizes"),
-    "develop": ("DevelopData", "DevelopResult", "develop"),
-    "fitness": ("accuracy", "fitness", "mean_weight", "stability"),
+    "develop": ("DevelopData", "DevelopResult"),
+    "fitness": ("accuracy", "mean_weight", "stability"),
     "model": ("PrunableMLP", "initial_network"),
     "names": ("CONTROLS", "NETWORKS", "TASK_NETWORKS"),
     "settings": (
