@@ -51,15 +51,17 @@ def log(msg: str) -> None:
     sys.stderr.flush()
 
 
-def _config(args: argparse.Namespace) -> dict[str, Any]:
-    """The validated config of a command: files, then --set, then the command's own flags."""
+def _config(args: argparse.Namespace, lists: bool = True, transfer: bool = True) -> dict[str, Any]:
+    """The validated config of a command: files, then --set, then the command's own flags. A job's
+    command checks its own sample count and seed, not the sweep's lists (`lists`), and a command
+    that transfers nothing does not check the transfer blocks (`transfer`)."""
     paths = list(args.config or [])
     if not paths and DEFAULT_CONFIG.exists() and not args.no_default_config:
         paths = [DEFAULT_CONFIG]
     flags: dict[str, Any] = {key: str(getattr(args, key)) for key in ("cache", "data_dir") if getattr(args, key, None) is not None}
     if getattr(args, "device", None):
         flags["runtime"] = {"device": args.device}
-    return load_config(*paths, sets=args.set or [], overrides=flags)
+    return load_config(*paths, sets=args.set or [], overrides=flags, lists=lists, transfer=transfer)
 
 
 def cmd_develop(args: argparse.Namespace) -> None:
@@ -70,7 +72,17 @@ def cmd_develop(args: argparse.Namespace) -> None:
     def progress(r: dict[str, Any], total: int) -> None:
         bar(r["iteration"] + 1, total, f"hidden={r['hidden']} A={r['A']:.4f}" + (f" F={r['F']:.4f}" if r["F"] is not None else ""))
 
-    s = run_develop(_config(args), args.classes, args.samples, args.seed, args.out, args.settings, args.threads, progress, log)
+    s = run_develop(
+        _config(args, lists=False, transfer=False),
+        args.classes,
+        args.samples,
+        args.seed,
+        args.out,
+        args.settings,
+        args.threads,
+        progress,
+        log,
+    )
     log(
         f"peak of F at {s['hidden_at_peak']} hidden (iteration {s['peak_iteration']}{', censored at the floor' if s['peak_censored'] else ''}): "
         f"A={s['A_at_peak']:.4f} F={s['F_at_peak']:.4f}; un-pruned test accuracy {s['test_acc_unpruned']:.4f}; {s['seconds']:.1f}s -> {args.out}"
@@ -81,7 +93,7 @@ def cmd_transfer(args: argparse.Namespace) -> None:
     from bdnn.pipeline.jobs import TransferJob, run_transfer_job
 
     req = TransferJob(args.network, args.seed, args.out, args.other_task, args.model, args.develop_summary, args.settings, args.threads)
-    s = run_transfer_job(_config(args), req, log)
+    s = run_transfer_job(_config(args, lists=False), req, log)
     log(
         f"{'task ' if args.other_task else ''}transfer of the {s['network']} network ({s['hidden']} hidden, "
         f"accuracy {s['accuracy_before']:.4f} after {s['epochs']} epochs"
@@ -134,7 +146,7 @@ def cmd_claims(args: argparse.Namespace) -> None:
 def _track(args: argparse.Namespace) -> dict[str, Any]:
     from bdnn.tracking import parents, runs
 
-    cfg = _config(args)
+    cfg = _config(args, lists=False, transfer=False)
     if args.what in ("init", "study"):
         cells = {}
         if args.what == "study":
@@ -151,23 +163,23 @@ def _track(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _track_result(cfg: dict[str, Any], kind: str, result: Path, sweep: str) -> dict[str, Any]:
-    """One result folder as one MLflow run; a develop run with a plot of its curve."""
-    import tempfile
-
+    """One result folder as one MLflow run; a new develop run also gets a plot of its curve."""
     from bdnn.tracking import runs
 
     if kind == "transfer":
         return runs.track_transfer(cfg, result, sweep)
-    import pandas as pd
-
-    from bdnn.report.figures import plot_run
-
     summary = json.loads((result / DEVELOP_FILES["summary"]).read_text())
     cell = json.loads(Path(sweep).read_text()).get("cells", {}).get(summary["settings"])
-    with tempfile.TemporaryDirectory() as tmp:
-        name = f"{cell + '-' if cell else ''}develop-{summary['classes']}-{summary['samples']}-seed{summary['seed']}"
-        png = plot_run(pd.read_csv(result / DEVELOP_FILES["curve"]), Path(tmp) / "curve.png", name)
-        return runs.track_develop(cfg, result, sweep, [png])
+    name = f"{cell + '-' if cell else ''}develop-{summary['classes']}-{summary['samples']}-seed{summary['seed']}"
+
+    def plot(folder: Path) -> list[Path]:
+        import pandas as pd
+
+        from bdnn.report.run_plot import plot_run
+
+        return [plot_run(pd.read_csv(result / DEVELOP_FILES["curve"]), folder / "curve.png", name)]
+
+    return runs.track_develop(cfg, result, sweep, plot)
 
 
 def cmd_track(args: argparse.Namespace) -> None:

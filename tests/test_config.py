@@ -355,3 +355,26 @@ def test_a_command_that_needs_the_pipeline_extra_says_which_to_install(tmp_path)
     assert not (tmp_path / "t.json").exists() and not (tmp_path / "results").exists()
     proc = bdnn_cli("validate", "--no-default-config", cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_jobs_config_view_changes_only_with_what_its_result_depends_on():
+    """The workflow names each job's config file by its view's content: a seed, a sample count, a
+    class subset, the transfer block or the tracking store leave a develop job's view unchanged;
+    its method settings and its subset's classes change it. Each view is a valid job config."""
+    from bdnn.pipeline.views import develop_view, tracking_view, transfer_view
+
+    cfg = load_config(REPO / "config" / "config.yaml")
+    view = develop_view(cfg, "0-4")
+    for change in ({"seeds": [0, 9]}, {"samples": [600, 1200]}, {"classes": {**cfg["classes"], "rest": [1, 3, 5, 6, 7, 8]}},
+                   {"transfer": {**cfg["transfer"], "epochs": 2}}, {"mlflow": {"experiment": "other"}}, {"task_transfer": None}):  # fmt: skip
+        assert develop_view(validate_config({**cfg, **change}), "0-4") == view, change
+    assert develop_view(validate_config({**cfg, "lr": 0.3}), "0-4") != view
+    assert develop_view(validate_config({**cfg, "classes": {**cfg["classes"], "0-4": [0, 1, 2, 3, 5]}, "task_transfer": None}), "0-4") != view
+    main = transfer_view(cfg, "transfer")
+    assert transfer_view(validate_config({**cfg, "task_transfer": None}), "transfer") == main  # not its experiment
+    assert transfer_view(validate_config({**cfg, "transfer": {**cfg["transfer"], "epochs": 2}}), "transfer") != main
+    assert tracking_view(validate_config({**cfg, "lr": 0.3})) == tracking_view(cfg)
+    for v in (view, main, transfer_view(cfg, "task_transfer"), tracking_view(cfg), tracking_view(cfg, parent=True)):
+        job = validate_config(v, lists=False, transfer="transfer" in v)
+        assert settings_key(job) == settings_key(cfg) or "hidden_init" not in v
+    assert settings_key(validate_config(main, lists=False), "transfer") == settings_key(cfg, "transfer")

@@ -213,7 +213,7 @@ def test_parsing_the_workflow_imports_no_torch_and_writes_nothing(baseline, tmp_
         assert proc.returncode == 0 and "imported torch" not in out, out[-3000:]
     assert _results_state(work / "results") == before
     configs = sorted((work / "results" / "configs").glob("*.yaml"))
-    assert len(configs) == 2  # the sweep's whole config and its runs' config, each named by its content
+    assert len(configs) == 7  # the whole config and the views of its jobs (2 develop, 2 transfer, 2 tracking), each named by its content
 
 
 def test_report_is_built(baseline, mnist_cache):

@@ -23,14 +23,16 @@ def check_weights(weights: Sequence[float], key: str) -> None:
         raise ConfigError(f"config key {key}: alpha, beta and gamma are all 0, so F would be 0 everywhere; give one a positive weight")
 
 
-def check_semantics(cfg: Mapping[str, Any], check_transfer: bool = True) -> None:
-    """Rules a JSON Schema cannot express: counts divisible by classes, floor below the start, ..."""
+def check_semantics(cfg: Mapping[str, Any], check_transfer: bool = True, check_lists: bool = True) -> None:
+    """Rules a JSON Schema cannot express: counts divisible by classes, floor below the start, ...
+    Without `check_lists` the sweep's sample counts are not checked (a job checks its own, see
+    bdnn.pipeline.config.job_config); without `check_transfer` the transfer blocks are not."""
     fit = cfg["fitness"]
     check_weights([fit["alpha"], fit["beta"], fit["gamma"]], "fitness")
     if cfg["prune"]["min_hidden"] >= cfg["hidden_init"]:
         raise ConfigError(f"config key prune.min_hidden: {cfg['prune']['min_hidden']} must be below hidden_init ({cfg['hidden_init']})")
     data = dataset_of(cfg)
-    for name, digits in cfg["classes"].items():
+    for name, digits in cfg["classes"].items() if check_lists else ():
         n = len(digits)
         have = data.available_per_class(digits)
         extra = validation_size(cfg)

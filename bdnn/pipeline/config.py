@@ -86,8 +86,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"config key {key}: {error.message}"
 
 
-def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
+def validate_config(config: Mapping[str, Any], lists: bool = True, transfer: bool = True) -> dict[str, Any]:
     """Fill defaults from the schema, validate, and check the cross-key rules; returns a new dict.
+    A job's config (bdnn.pipeline.views) is checked without the sweep's lists (`lists`) and, where
+    the job is not a transfer, without the transfer blocks (`transfer`).
 
     Raises ConfigError with a one-line message naming the offending key and what is allowed.
     """
@@ -98,7 +100,7 @@ def validate_config(config: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError(_describe(errors[0]))
     from bdnn.pipeline.checks import check_semantics  # the cross-key rules need the validated types
 
-    check_semantics(cfg)
+    check_semantics(cfg, check_transfer=transfer, check_lists=lists)
     return cfg
 
 
@@ -152,7 +154,9 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def load_config(*paths: str | Path, sets: Iterable[str] = (), overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def load_config(
+    *paths: str | Path, sets: Iterable[str] = (), overrides: Mapping[str, Any] | None = None, lists: bool = True, transfer: bool = True
+) -> dict[str, Any]:
     """Read and merge YAML files (later wins), apply `--set KEY=VALUE` items and then
     `overrides`, fill defaults and validate (once)."""
     cfg: dict[str, Any] = {}
@@ -169,7 +173,7 @@ def load_config(*paths: str | Path, sets: Iterable[str] = (), overrides: Mapping
         set_dotted(cfg, key, value)
     if overrides:
         cfg = merge(cfg, overrides)
-    return validate_config(cfg)
+    return validate_config(cfg, lists, transfer)
 
 
 def numbers_in_lists(value: Any) -> Any:

@@ -16,8 +16,7 @@ from bdnn.method.names import NETWORKS, TASK_NETWORKS
 from bdnn.report.plotting import band as _band
 from bdnn.report.plotting import plt
 from bdnn.report.plotting import save as _save
-
-PANELS = [("A", "accuracy A"), ("S", "stability S"), ("E", "mean of weights E"), ("F", "fitness F")]
+from bdnn.report.run_plot import PANELS
 
 
 @dataclass(frozen=True)
@@ -174,24 +173,6 @@ def transfer_controls(
     fig.suptitle(f"{title}, mean over seeds (band min-max)")
     fig.tight_layout()
     return _save(fig, base)
-
-
-def plot_run(curve: pd.DataFrame, path: Path, title: str = "") -> Path:
-    """One developmental run: A, S, E, F against hidden neurons, the developed network (the F
-    peak: first argmax) marked (an MLflow artifact)."""
-    c = curve[curve["iteration"] > 0]
-    peak = c.loc[c["F"].idxmax()]
-    fig, axes = plt.subplots(1, 4, figsize=(14, 3))
-    for ax, (col, label) in zip(axes, PANELS, strict=True):
-        ax.plot(c["hidden"], c[col], marker=".")
-        ax.axvline(peak["hidden"], color="tab:red", linewidth=1, linestyle="--")
-        ax.plot([peak["hidden"]], [peak[col]], "o", color="tab:red")
-        ax.set_xscale("log")
-        ax.set_xlabel("hidden neurons")
-        ax.set_title(label)
-    fig.suptitle(f"{title}: F peak at {int(peak['hidden'])} hidden (iteration {int(peak['iteration'])}, dashed)")
-    fig.tight_layout()
-    return _save(fig, path.with_suffix(""), ("png",))[0]
 
 
 def make_figures(tables: Mapping[str, pd.DataFrame], out: str | Path, wording: Wording) -> list[Path]:

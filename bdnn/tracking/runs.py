@@ -5,8 +5,9 @@ of truth; what a run logs beyond them (a plot, say) is passed in."""
 from __future__ import annotations
 
 import json
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ from bdnn.tracking.store import (
     tracking_uri,
 )
 
+# extra(folder): files made for a new run (a plot, say), written into `folder`; the caller passes it.
+Extra = Callable[[Path], Sequence[Path]]
 # Scalars of a develop run's summary.json logged as metrics (step 0).
 PEAK_METRICS = ("hidden_at_peak", "A_at_peak", "F_at_peak", "test_acc_at_peak", "test_acc_unpruned", "seconds")
 
@@ -85,6 +88,7 @@ class Run:
     params: dict[str, Any]
     metrics: list[tuple[str, float, int]] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    extra: Extra | None = None  # more files, made only when the run is created (into a temporary folder)
 
 
 def _log(cfg: Mapping[str, Any], sweep: Mapping[str, Any], summary: Mapping[str, Any], run: Run, end_ms: int) -> dict[str, Any]:
@@ -113,8 +117,9 @@ def _log(cfg: Mapping[str, Any], sweep: Mapping[str, Any], summary: Mapping[str,
             mlflow_client.log_batch(run_id, params=batch)
         for batch in batches([Metric(k, v, now, step) for k, v, step in run.metrics], 1000):
             mlflow_client.log_batch(run_id, metrics=batch)
-        for f in run.files:
-            mlflow_client.log_artifact(run_id, str(f))
+        with tempfile.TemporaryDirectory() as tmp:
+            for f in [*run.files, *(run.extra(Path(tmp)) if run.extra else [])]:
+                mlflow_client.log_artifact(run_id, str(f))
         mlflow_client.set_terminated(run_id, "FINISHED", end_time=end_ms)
         return {"run_id": run_id, "created": True, "key": run.key}
 
@@ -129,10 +134,10 @@ def _read(result: Path, names: Mapping[str, str], sweep_file: str | None) -> tup
     return json.loads(Path(sweep_file).read_text()), json.loads(summary_file.read_text()), end_ms
 
 
-def track_develop(cfg: Mapping[str, Any], result: Path, sweep_file: str | None, extra: Sequence[Path] = ()) -> dict[str, Any]:
+def track_develop(cfg: Mapping[str, Any], result: Path, sweep_file: str | None, extra: Extra | None = None) -> dict[str, Any]:
     """Log one develop result folder as one run nested under the sweep's (or the study's) parent:
     its settings and identity as params, every curve column per iteration as metrics, its files
-    and `extra` (e.g. a plot of its curve) as artifacts."""
+    and what `extra(folder)` makes (e.g. a plot of its curve, given the run's name) as artifacts."""
     import pandas as pd
 
     sweep, s, end_ms = _read(result, DEVELOP_FILES, sweep_file)
@@ -152,7 +157,8 @@ def track_develop(cfg: Mapping[str, Any], result: Path, sweep_file: str | None, 
             if pd.notna(v):
                 run.metrics.append((k, float(v), int(row.iteration)))
     run.metrics += [(k, float(s[k]), 0) for k in PEAK_METRICS]
-    run.files = [result / f for f in DEVELOP_FILES.values()] + list(extra)
+    run.files = [result / f for f in DEVELOP_FILES.values()]
+    run.extra = extra
     return _log(cfg, sweep, s, run, end_ms)
 
 

@@ -12,6 +12,7 @@ from bdnn.pipeline.cells import cells as study_cells
 from bdnn.pipeline.config import ConfigError, numbers_in_lists, validate_config
 from bdnn.files import write_text
 from bdnn.pipeline.keys import settings_key
+from bdnn.pipeline.views import develop_view, tracking_view, transfer_view
 
 import yaml
 
@@ -32,29 +33,25 @@ DEVELOP = settings_key(config)
 TRANSFER = settings_key(config, "transfer")
 # Beyond the paper, the transfer to another task (task_transfer; null = off).
 TASK = settings_key(config, "transfer", "task_transfer") if config["task_transfer"] else None
-# The validated configs the jobs read, each a file named by the digest of its content (written by
-# the `config` rule, never rewritten), so a run with other settings never changes a file a running
-# sweep reads. A run's own config (`whole=False`) is named without the sweep's lists (samples,
-# seeds, the study block), which no run depends on: adding a seed, or running the study over the
-# same runs, gives their jobs the same file, and reruns none of them.
-SWEEP_LISTS = ("samples", "seeds", "study")
+# The configs the jobs read, each written by the `config` rule to a file named by the digest of its
+# content (never rewritten), so a run with other settings never changes a file a running sweep
+# reads. A job reads only what its result depends on (bdnn.pipeline.views): adding a seed, a
+# sample count or a class subset gives the existing jobs the same files, and reruns none of them.
 CONFIG_TEXT = {}
 
 
-def config_file(cfg, whole=True):
-    """The file of a validated config (see above)."""
+def config_file(cfg):
+    """The file of a config or a job's view of it (see above)."""
     text = yaml.safe_dump(dict(cfg), sort_keys=True)
-    named = text if whole else yaml.safe_dump({k: v for k, v in cfg.items() if k not in SWEEP_LISTS}, sort_keys=True)
-    path = layout.config_file(R, named)
-    CONFIG_TEXT.setdefault(path, text)
+    path = layout.config_file(R, text)
+    CONFIG_TEXT[path] = text
     return path
 
 
-# the sweep's whole config (its tables, claims, figures and the study read it) and its runs' config
+# the sweep's whole config: its tables, claims, figures and the study read it
 EFFECTIVE = config_file(config)
-RUNS_CONFIG = config_file(config, whole=False)
-# The config file of each settings key (the study adds its variants here).
-CONFIG_OF = {DEVELOP: RUNS_CONFIG, TRANSFER: RUNS_CONFIG, TASK: RUNS_CONFIG}
+# The config of each settings key (the study adds its variants here).
+CFG_OF = {DEVELOP: config, TRANSFER: config, TASK: config}
 # The develop settings and class subset whose network each transfer settings key transfers.
 DEVELOP_OF = {TRANSFER: DEVELOP, TASK: DEVELOP}
 SOURCE_OF = {TRANSFER: config["transfer"]["classes"], TASK: (config["task_transfer"] or {}).get("from")}
@@ -123,14 +120,27 @@ def tracked_outputs():
     return [layout.tracking_file(R, job) for job in develop + transfer]
 
 
-def job_config(wildcards):
-    """The config file of a job's settings key (ancient: its content is its name, so a newer copy
-    never reruns a job)."""
-    return ancient(CONFIG_OF[wildcards.settings])
+def develop_config(wildcards):
+    """The config file a develop job reads (ancient: its content is its name, so a newer copy never
+    reruns a job)."""
+    return ancient(config_file(develop_view(CFG_OF[wildcards.settings], wildcards.classes)))
 
 
-def cell_config(wildcards):
-    return ancient(config_file(CELLS[wildcards.cell].config, whole=False))
+def transfer_config(wildcards):
+    return ancient(config_file(transfer_view(CFG_OF[wildcards.settings], wildcards.experiment)))
+
+
+def tracking_config(wildcards):
+    """The config a tracking job reads: the store (a parent run's also its settings)."""
+    return ancient(config_file(tracking_view(config)))
+
+
+def parent_config(wildcards):
+    return ancient(config_file(tracking_view(CFG_OF[wildcards.settings], parent=True)))
+
+
+def cell_tracking_config(wildcards):
+    return ancient(config_file(tracking_view(CELLS[wildcards.cell].config)))
 
 
 def sweep_record(wildcards):
@@ -151,10 +161,10 @@ if STUDY is not None:
         CELLS = {cell.name: cell for cell in study_cells(config)}
     except ConfigError as exc:
         raise WorkflowError(str(exc)) from None
-    # each trained cell's config (the one its runs read)
+    # each trained cell's config (its runs' views are read from it)
     for cell in CELLS.values():
         if cell.trained:
-            CONFIG_OF[cell.key] = config_file(cell.config, whole=False)
+            CFG_OF[cell.key] = cell.config
 
 
 def study_cell(wildcards):
@@ -173,3 +183,17 @@ def study_targets(wildcards):
         raise WorkflowError("config key study: the study is off (null); run `make study` (config/study.yaml)")
     runs = [layout.study_tracking_file(R, f"cells/{name}") for name in trained_cells()]
     return [*list(rules.study_map.output), *runs, *list(rules.track_study.output)]
+
+
+# Every config file any job may read, registered while parsing (no file is written: the `config`
+# rule writes the one a job needs, from this table).
+for _cfg in {id(c): c for c in CFG_OF.values()}.values():
+    for _classes in _cfg["classes"]:
+        config_file(develop_view(_cfg, _classes))
+    for _experiment in layout.EXPERIMENTS:
+        if _experiment == "transfer" or _cfg["task_transfer"]:
+            config_file(transfer_view(_cfg, _experiment))
+    config_file(tracking_view(_cfg, parent=True))
+config_file(tracking_view(config))
+for _cell in CELLS.values():
+    config_file(tracking_view(_cell.config))

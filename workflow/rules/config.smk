@@ -6,5 +6,7 @@ rule config:
     log:
         layout.log_file(R, "configs/{digest}"),
     run:
+        if output[0] not in CONFIG_TEXT:
+            raise WorkflowError(f"{output[0]}: no config of this workflow has this digest")
         write_text(output[0], CONFIG_TEXT[output[0]])
         write_text(log[0], f"wrote {output[0]}\n")

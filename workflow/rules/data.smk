@@ -1,12 +1,13 @@
 rule data:
-    """Build and verify the MNIST cache once (local: compute nodes may have no internet)."""
-    input:
-        config=ancient(RUNS_CONFIG),
+    """Build and verify the dataset cache once (local: compute nodes may have no internet). It reads
+    no config file: only the cache and the folder it is built from (a new config never rebuilds it)."""
     output:
         config["cache"],
     log:
         layout.log_file(R, "data"),
     conda:
         "../../environment.yml"
+    params:
+        data_dir=f"--data-dir {config['data_dir']}" if config["data_dir"] else "",
     shell:
-        "bdnn data --no-default-config --config {input.config} > {log} 2>&1"
+        "bdnn data --no-default-config --cache {output} {params.data_dir} > {log} 2>&1"

@@ -5,7 +5,7 @@ TRANSFER_JOB = layout.transfer_job("{settings}", "{network}", "{seed}", "{experi
 rule develop:
     """One BDNN-sp developmental run (Algorithm 1) per class subset, sample count and seed."""
     input:
-        config=job_config,
+        config=develop_config,
         cache=config["cache"],
     output:
         **develop_files("{settings}", "{classes}", "{samples}", "{seed}"),
@@ -19,7 +19,7 @@ rule develop:
     params:
         out=lambda w, output: os.path.dirname(output.curve),
     shell:
-        "bdnn develop --no-default-config --config {input.config} --settings {wildcards.settings}"
+        "bdnn develop --no-default-config --config {input.config} --cache {input.cache} --settings {wildcards.settings}"
         " --classes {wildcards.classes} --samples {wildcards.samples} --seed {wildcards.seed}"
         " --threads {threads} --out {params.out} > {log} 2>&1"
 
@@ -28,7 +28,7 @@ rule transfer:
     """One network of the transfer experiment (the developed one or a control) on unseen samples, or
     of the transfer to another task (experiment task_transfer)."""
     input:
-        config=job_config,
+        config=transfer_config,
         cache=config["cache"],
         model=lambda w: developed_files(w)["model"],
         summary=lambda w: developed_files(w)["summary"],
@@ -45,6 +45,6 @@ rule transfer:
         out=lambda w, output: os.path.dirname(output.table),
         task=lambda w: "--other-task" if w.experiment == "task_transfer" else "",
     shell:
-        "bdnn transfer {params.task} --no-default-config --config {input.config} --settings {wildcards.settings}"
+        "bdnn transfer {params.task} --no-default-config --config {input.config} --cache {input.cache} --settings {wildcards.settings}"
         " --network {wildcards.network} --seed {wildcards.seed} --model {input.model} --develop-summary {input.summary}"
         " --threads {threads} --out {params.out} > {log} 2>&1"

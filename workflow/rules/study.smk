@@ -27,7 +27,7 @@ rule track_study_cell:
     """Log a trained cell's develop runs to MLflow, nested under the study's parent run (one job per
     cell: one start of MLflow for its runs, not one per run)."""
     input:
-        config=cell_config,
+        config=cell_tracking_config,
         curves=lambda w: sweep_develop_files("curve", study_cell(w).key),
         summaries=lambda w: sweep_develop_files("summary", study_cell(w).key),
         models=lambda w: sweep_develop_files("model", study_cell(w).key),

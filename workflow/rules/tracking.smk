@@ -5,7 +5,7 @@
 rule track_init:
     """Create the tracking store, the experiment and the sweep's parent run before the fan-out."""
     input:
-        config=job_config,
+        config=parent_config,
     output:
         layout.sweep_tracking_file(R, "{settings}"),
     log:
@@ -20,7 +20,7 @@ rule track_develop:
     """Log one develop run to MLflow, nested under the sweep's parent run."""
     input:
         **develop_files("{settings}", "{classes}", "{samples}", "{seed}"),
-        config=job_config,
+        config=tracking_config,
         sweep=sweep_record,
     output:
         layout.tracking_file(R, DEVELOP_JOB),
@@ -39,7 +39,7 @@ rule track_transfer:
     """Log one transfer run to MLflow, nested under the sweep's parent run."""
     input:
         **transfer_files("{experiment}", "{settings}", "{network}", "{seed}"),
-        config=job_config,
+        config=tracking_config,
         sweep=sweep_record,
     output:
         layout.tracking_file(R, TRANSFER_JOB),
