@@ -369,7 +369,9 @@ def test_a_jobs_config_view_changes_only_with_what_its_result_depends_on():
                    {"transfer": {**cfg["transfer"], "epochs": 2}}, {"mlflow": {"experiment": "other"}}, {"task_transfer": None}):  # fmt: skip
         assert develop_view(validate_config({**cfg, **change}), "0-4") == view, change
     assert develop_view(validate_config({**cfg, "lr": 0.3}), "0-4") != view
-    assert develop_view(validate_config({**cfg, "classes": {**cfg["classes"], "0-4": [0, 1, 2, 3, 5]}, "task_transfer": None}), "0-4") != view
+    assert (
+        develop_view(validate_config({**cfg, "classes": {**cfg["classes"], "0-4": [0, 1, 2, 3, 5]}, "task_transfer": None}), "0-4") != view
+    )
     main = transfer_view(cfg, "transfer")
     assert transfer_view(validate_config({**cfg, "task_transfer": None}), "transfer") == main  # not its experiment
     assert transfer_view(validate_config({**cfg, "transfer": {**cfg["transfer"], "epochs": 2}}), "transfer") != main

@@ -197,3 +197,11 @@ for _cfg in {id(c): c for c in CFG_OF.values()}.values():
 config_file(tracking_view(config))
 for _cell in CELLS.values():
     config_file(tracking_view(_cell.config))
+
+
+def write_config(path, log):
+    """The `config` rule: the registered config of this digest, atomically."""
+    if path not in CONFIG_TEXT:
+        raise WorkflowError(f"{path}: no config of this workflow has this digest")
+    write_text(path, CONFIG_TEXT[path])
+    write_text(log, f"wrote {path}\n")
