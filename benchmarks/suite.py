@@ -15,7 +15,8 @@ from typing import Any
 
 import torch
 
-from bdnn.data import Task, load_mnist, make_task
+from bdnn.data.store import load_mnist
+from bdnn.data.tasks import Task, make_task
 from bdnn.method.develop import DevelopData, DevelopResult, develop
 from bdnn.method.model import PrunableMLP, initial_network
 from bdnn.method.settings import DevelopSettings
