@@ -10,7 +10,6 @@ from snakemake.exceptions import WorkflowError
 from bdnn.pipeline import layout
 from bdnn.pipeline.cells import cells as study_cells
 from bdnn.pipeline.config import ConfigError, numbers_in_lists, validate_config
-from bdnn.files import write_text
 from bdnn.pipeline.keys import settings_key
 from bdnn.pipeline.views import develop_view, tracking_view, transfer_view
 
@@ -199,9 +198,8 @@ for _cell in CELLS.values():
     config_file(tracking_view(_cell.config))
 
 
-def write_config(path, log):
-    """The `config` rule: the registered config of this digest, atomically."""
+def registered_config(path):
+    """The text of the registered config of this file's digest (the `config` rule writes it)."""
     if path not in CONFIG_TEXT:
         raise WorkflowError(f"{path}: no config of this workflow has this digest")
-    write_text(path, CONFIG_TEXT[path])
-    write_text(log, f"wrote {path}\n")
+    return CONFIG_TEXT[path]
