@@ -6,6 +6,8 @@ rule config:
         f"{R}/configs/{{digest}}.yaml",
     log:
         layout.log_file(R, "configs/{digest}"),
+    conda:
+        "../../environment.yml"
     params:
         text=lambda w, output: registered_config(output[0]),
     shell:
