@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import say
+
 NAMES = ("throughput", "develop", "efficiency", "sweep", "cuda")
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results.json"
@@ -27,6 +29,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1: one thread per job, as the pipeline runs)")
     ap.add_argument("--results", type=Path, default=HERE.parent / "results", help="the run whose benchmark files `sweep` reads")
     ap.add_argument("--out", type=Path, help="results file (default benchmarks/results.json; none with --quick unless given)")
+    ap.add_argument("--markdown", action="store_true", help="print the committed results.json as the README's table (runs nothing)")
     args = ap.parse_args(argv)
     unknown = [n for n in args.names if n not in NAMES]
     if unknown:
@@ -44,8 +47,25 @@ def save(doc: dict[str, Any], out: Path | None) -> None:
     os.replace(tmp, out)
 
 
+def markdown(path: Path = DEFAULT_OUT) -> str:
+    """The README's table of a results file."""
+    doc = json.loads(path.read_text())
+    m = doc["machine"]
+    rows = ["| benchmark | median (min-max) | unit | target | met |", "|---|---|---|---|---|"]
+    for b in doc["benchmarks"].values():
+        spread = "skipped" if b["median"] is None else f"{b['median']:.3g} ({b['min']:.3g}-{b['max']:.3g})"
+        rows.append(
+            f"| {b['title']} | {spread} | {b['unit']} | {b['target']} | {'-' if b['met'] is None else 'yes' if b['met'] else '**no**'} |"
+        )
+    head = f"`{doc['command']}` at {doc['started']} on {m['cpu_model']}, {m['usable_cores']} cores, torch {m['torch']}, {m['torch_threads']} thread(s), load average {doc['loadavg_start']} at the start:"
+    return "\n".join([head, "", *rows])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.markdown:
+        say(markdown())
+        return 0
     import torch
 
     torch.set_num_threads(args.threads)
@@ -54,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     except RuntimeError:
         pass
     from benchmarks import suite, sweep
-    from benchmarks.common import loadavg, machine, result_table, say
+    from benchmarks.common import loadavg, machine, result_table
 
     setup = suite.Setup.quick_setup() if args.quick else suite.Setup()
     if args.reps:
