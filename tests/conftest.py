@@ -202,3 +202,14 @@ def stop_group(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+CALIBRATION_REPORT: list[str] = []  # tests/test_calibration.py's measured rates
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the calibration's error rates, coverages and powers after the run."""
+    if CALIBRATION_REPORT:
+        terminalreporter.section("calibration of the verdict rules (2,000 replications per scenario)")
+        for line in CALIBRATION_REPORT:
+            terminalreporter.write_line(line)

@@ -5,7 +5,6 @@ with a verdict `holds` / `fails` / `inconclusive` from its uncertainty over seed
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from itertools import product
 from typing import Any
@@ -13,27 +12,28 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bdnn.analysis import rules
 from bdnn.analysis.peaks import run_peaks
+from bdnn.analysis.rules import THRESHOLD
 from bdnn.analysis.stats import (
     ALPHA,
-    FAILS,
-    HOLDS,
     INCONCLUSIVE,
-    bootstrap_interval,
-    interval_verdict,
-    mean_interval,
-    paired_verdict,
-    sign_flip_p,
+    MIN_SEEDS,
+    Test,
+    describe,
+    format_p,
+    holm_adjusted,
+    mean_test,
+    share_test,
     spearman,
-    wilson_interval,
     with_seed_floor,
+    word,
 )
 from bdnn.method.names import CONTROLS, MEAN_WEIGHT_MODES, STABILITY_MODES
 from bdnn.method.settings import FitnessSettings
 
 PAPER_UNPRUNED_ACC = 0.8872
 READINGS = list(product(STABILITY_MODES, MEAN_WEIGHT_MODES))
-THRESHOLD = 0.8  # claims 1 and 2: the share of interior peaks and the Spearman must reach it
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,10 @@ class Claim:
     interval: tuple[float, float] | None
     p: float | None
     text: str
-    n: int | None = None  # the seeds (or runs) the statistic is over
+    n: int | None = None  # the seeds the statistic is over
     left_out: int = 0  # seeds left out (a control that missed its target)
+    p_reverse: float | None = None  # the test against the claim's direction
+    p_min: float | None = None  # the smallest p the n allows (0: no floor)
 
 
 def peaks(curves: pd.DataFrame, fit: FitnessSettings, stability: str, mean_weight: str) -> pd.DataFrame:
@@ -56,57 +58,107 @@ def peaks(curves: pd.DataFrame, fit: FitnessSettings, stability: str, mean_weigh
     return run_peaks(curves, replace(fit, stability=stability, mean_weight=mean_weight))
 
 
-def _verdict(verdict: str, n_seeds: int) -> str:
-    return with_seed_floor(verdict, n_seeds)
+def _interval(test: Test) -> tuple[float, float]:
+    return (test.low, test.high)
 
 
-def claim1(big: pd.DataFrame, n_seeds: int) -> Claim:
-    """Share of runs whose F peak is interior, with its 95% Wilson interval (threshold 0.8)."""
-    k, n = int(big["interior"].sum()), len(big)
-    lo, hi = wilson_interval(k, n)
-    text = f"{k} of {n} runs ({k / n:.0%}) peak inside the curve, 95% Wilson interval [{lo:.2f}, {hi:.2f}] (S's own peak: {big['S_interior'].mean():.0%})"
-    return Claim(_verdict(interval_verdict(lo, hi, THRESHOLD), n_seeds), k / n, (lo, hi), None, text)
+def _bounds(test: Test, fmt: str = "+.2f") -> str:
+    def one(v: float) -> str:
+        return "unbounded" if not np.isfinite(v) else format(v, fmt)
+
+    return f"[{one(test.low)}, {one(test.high)}]"
 
 
-def claim2(big: pd.DataFrame, n_seeds: int, rng: np.random.Generator, what: str = "size at the peak") -> Claim:
-    """Spearman between sample count and the mean `hidden` (the size at the peak; the study also
-    passes the trainable range), with a 95% bootstrap interval (seeds resampled within each
-    count); threshold 0.8."""
-    groups = {s: g["hidden"].to_numpy() for s, g in big.groupby("samples")}
-    if len(groups) < 2:
+def _seed_table(big: pd.DataFrame, column: str) -> pd.DataFrame:
+    """seed x samples table of `column`, only seeds that ran at every count."""
+    table = big.pivot_table(index="seed", columns="samples", values=column, aggfunc="first")
+    return table.dropna()
+
+
+def claim1(big: pd.DataFrame) -> Claim:
+    """Per seed, the share of its runs whose F peak is interior; the share test of their mean
+    against THRESHOLD (bdnn.analysis.stats.share_test: the hull of a t and a Wilson interval)."""
+    table = _seed_table(big.assign(interior=big["interior"].astype(float)), "interior")
+    n, runs = len(table), table.shape[1]
+    if n < 2:
+        return Claim(with_seed_floor(INCONCLUSIVE, n), None, None, None, f"{n} seed(s): no interval", n)
+    shares = table.to_numpy(float).mean(axis=1)
+    test = share_test(shares, runs, THRESHOLD)
+    verdict = with_seed_floor(word(int(rules.claim1(shares[None, :], runs)[0])), n)
+    k = int(table.to_numpy().sum())
+    text = (
+        f"{k} of {n * runs} runs ({k / (n * runs):.0%}) peak inside the curve; mean share over {n} seeds {test.estimate:.2f}, "
+        f"interval {_bounds(test)}, {describe(test)} (S's own peak: {big['S_interior'].mean():.0%})"
+    )
+    return Claim(verdict, test.estimate, _interval(test), test.p_up, text, n, 0, test.p_down, test.p_min)
+
+
+def claim2(big: pd.DataFrame, what: str = "size at the peak", cap: float | None = None) -> Claim:
+    """Per seed, the Spearman between sample count and `hidden` (the size at the peak; the study
+    also passes the widest trainable width, capped at `cap`); holds where the Spearman of the
+    centre over seeds (the mean; the median for a capped statistic) reaches THRESHOLD and the
+    sign-flip test of the per-seed Spearmans rejects upwards, fails where it rejects downwards.
+    A capped statistic is censored at a count where half or more of the seeds sit at the cap; the
+    trend is read on the other counts, and is n/a where fewer than 4 remain."""
+    table = _seed_table(big, "hidden")
+    if table.shape[1] < 2:
         return Claim("n/a", None, None, None, "needs at least two sample counts")
+    censored_note = ""
+    centre = "mean"
+    if cap is not None:
+        centre = "median"
+        capped = (table >= cap).mean(axis=0)
+        keep = capped[capped < 0.5].index
+        k = table.shape[1] - len(keep)
+        censored_note = f"; censored at {k} of {table.shape[1]} counts (half or more of the seeds at {cap:g})" if k else ""
+        if len(keep) < 4:
+            return Claim(f"n/a (censored at {k} of {table.shape[1]} counts)", None, None, None,
+                         f"half or more of the seeds reach the cap of {cap:g} at {k} of {table.shape[1]} counts", len(table))  # fmt: skip
+        table = table[keep]
+    counts = np.asarray(table.columns, float)
+    sizes = table.to_numpy(float)
+    per_seed = rules.seed_spearmans(counts, sizes[None, :, :])[0]
+    middle = np.median(sizes, axis=0) if centre == "median" else sizes.mean(axis=0)
+    rho = spearman(counts, middle)
+    test = mean_test(per_seed)
+    n = len(table)
+    verdict = with_seed_floor(word(int(rules.claim2(counts, sizes[None, :, :], centre)[0])), n)
+    listing = ", ".join(f"{int(c)}: {v:.1f}" for c, v in zip(counts, middle, strict=True))
+    text = (
+        f"Spearman of the {centre}s {rho:+.2f} (needs >= {THRESHOLD}); mean per-seed Spearman {test.estimate:+.2f}, "
+        f"interval {_bounds(test)}, {describe(test)} (shrinking: p = {format_p(test.p_down, test)}); {centre} {what}: {listing}{censored_note}"
+    )
+    return Claim(verdict, rho, _interval(test), test.p_up, text, n, 0, test.p_down, test.p_min)
 
-    def rho(g: Mapping[float, np.ndarray]) -> float:
-        keys = sorted(g)
-        return spearman(keys, [g[k].mean() for k in keys])
 
-    point = rho(groups)
-    lo, hi = bootstrap_interval(groups, rho, rng)
-    sizes = ", ".join(f"{s}: {v.mean():.1f}" for s, v in sorted(groups.items()))
-    text = f"Spearman {point:+.2f}, 95% bootstrap interval [{lo:+.2f}, {hi:+.2f}]; mean {what}: {sizes}"
-    return Claim(_verdict(interval_verdict(lo, hi, THRESHOLD), n_seeds), point, (lo, hi), None, text)
-
-
-def claim3(big: pd.DataFrame, small: pd.DataFrame, n_seeds: int, rng: np.random.Generator) -> Claim:
-    """The count rule (smaller at every count, or all but one, by the mean over seeds) and a
-    one-sided sign-flip test on the paired differences (big minus small, same seed and count)."""
+def claim3(big: pd.DataFrame, small: pd.DataFrame) -> Claim:
+    """The count rule (smaller at every count, or all but one, by the means over seeds) and the
+    sign-flip test of the per-seed mean over counts of (big minus small), each way."""
     if not len(small):
         return Claim("n/a", None, None, None, "no subset with fewer classes in the config")
     pairs = big.merge(small, on=["samples", "seed"], suffixes=("_big", "_small"))
-    big_mean, small_mean = pairs.groupby("samples")["hidden_big"].mean(), pairs.groupby("samples")["hidden_small"].mean()
-    wins, counts = int((small_mean < big_mean).sum()), len(big_mean)
+    diff = _seed_table(pairs.assign(hidden=pairs["hidden_big"] - pairs["hidden_small"]), "hidden")
+    counts = diff.shape[1]
     if counts < 2:  # "every count, or all but one" needs at least two counts to say anything
         return Claim("n/a", None, None, None, f"needs at least two sample counts run for both subsets (have {counts})")
-    rule = wins >= counts - 1
-    diffs = (pairs["hidden_big"] - pairs["hidden_small"]).to_numpy(float)
-    p = sign_flip_p(diffs, rng)
-    verdict = FAILS if not rule else (HOLDS if p < ALPHA else INCONCLUSIVE)
+    big_mean, small_mean = pairs.groupby("samples")["hidden_big"].mean(), pairs.groupby("samples")["hidden_small"].mean()
+    d = diff.to_numpy(float)
+    wins = int((d.mean(axis=0) > 0).sum())
+    test = mean_test(d.mean(axis=1))
+    n = len(diff)
+    direction = int(rules.claim3(d[None, :, :])[0])
+    verdict = with_seed_floor(word(direction), n)
+    miss = (
+        ""
+        if wins >= counts - 1
+        else " (the count rule misses" + ("" if direction == -1 else ", without a significant reverse effect") + ")"
+    )
     text = (
-        f"smaller at {wins} of {counts} sample counts; sign-flip p = {p:.3g} over {len(diffs)} pairs "
-        f"(mean difference {diffs.mean():+.1f} neurons); "
+        f"smaller at {wins} of {counts} sample counts{miss}; mean per-seed difference {test.estimate:+.1f} neurons, "
+        f"interval {_bounds(test, '+.1f')}, {describe(test)} (reverse p = {format_p(test.p_down, test)}); "
         + ", ".join(f"{s}: {small_mean[s]:.1f} vs {big_mean[s]:.1f}" for s in big_mean.index)
     )
-    return Claim(_verdict(verdict, n_seeds), wins, None, p, text)
+    return Claim(verdict, float(test.estimate), _interval(test), test.p_up, text, n, 0, test.p_down, test.p_min)
 
 
 NOT_REACHED = "n/a (the control did not reach the target accuracy)"
@@ -116,32 +168,34 @@ def claim4_control(pairs: pd.DataFrame) -> Claim:
     """One control against the developed network on one draw of new samples. `pairs` has one row
     per seed: the area under error_new of the control (`auc_control`) and of the developed network
     (`auc_pruned`), and whether the control reached its target (seeds where it did not are left
-    out and counted). Sign-flip tests in both directions on control minus developed, and a 95%
-    bootstrap interval of the mean difference (random draws seeded per comparison, so a figure
-    that draws one comparison shows the same numbers); final and best test errors beside."""
-    rng = np.random.default_rng(0)
+    out and counted). The sign-flip test each way on control minus developed and its inverted
+    interval; final and best test errors beside, with their own tests and intervals."""
     valid = pairs[pairs["reached_target"].astype(bool)]
     left_out = len(pairs) - len(valid)
     note = f"; {left_out} seed(s) left out (target not reached)" if left_out else ""
     if not len(valid):
         return Claim(NOT_REACHED, None, None, None, f"no seed reached the target{note}", 0, left_out)
     d = (valid["auc_control"] - valid["auc_pruned"]).to_numpy(float)
-    p_paper, p_reverse = sign_flip_p(d, rng), sign_flip_p(-d, rng)
-    lo, hi = mean_interval(d, rng)
-    final = (valid["final_error_test_control"] - valid["final_error_test_pruned"]).mean()
-    best = (valid["best_error_test_control"] - valid["best_error_test_pruned"]).mean()
+    test = mean_test(d)
+    secondary = []
+    for name in ("final", "best"):
+        t = mean_test((valid[f"{name}_error_test_control"] - valid[f"{name}_error_test_pruned"]).to_numpy(float))
+        secondary.append(f"{name} test error {t.estimate:+.4f} {_bounds(t, '+.4f')} ({word(t.direction()) if t.n >= MIN_SEEDS else 'n < 6'}, "
+                         f"p = {format_p(t.p_up, t)}, reverse {format_p(t.p_down, t)})")  # fmt: skip
     text = (
         f"mean error on the new samples {valid['auc_control'].mean():.4f} vs developed {valid['auc_pruned'].mean():.4f}: "
-        f"difference {d.mean():+.4f}, 95% interval [{lo:+.4f}, {hi:+.4f}], p = {p_paper:.3g} (reverse {p_reverse:.3g}), "
-        f"{len(d)} seeds{note}; test error after transfer {final:+.4f}, best test error {best:+.4f} (control minus developed)"
+        f"difference {test.estimate:+.4f}, interval {_bounds(test, '+.4f')}, {describe(test)} (reverse {format_p(test.p_down, test)}){note}; "
+        f"control minus developed: " + "; ".join(secondary)
     )
-    verdict = with_seed_floor(paired_verdict(p_paper, p_reverse), len(d))
-    return Claim(verdict, float(d.mean()), (lo, hi), p_paper, text, len(d), left_out)
+    verdict = with_seed_floor(word(int(rules.comparison(d[None, :])[0])), len(d))
+    return Claim(verdict, test.estimate, _interval(test), test.p_up, text, len(d), left_out, test.p_down, test.p_min)
 
 
 def claim4(transfer_summary: pd.DataFrame) -> tuple[Claim, dict[str, dict[int, Claim]]]:
     """Claim 4 against every control and draw (claim4_control), and as a whole: it holds only where
-    it holds against every control for both draws, fails where any comparison fails."""
+    it holds against every control for both draws; it fails where Holm's procedure over every
+    comparison (control x draw) rejects one in the other direction at ALPHA; inconclusive
+    otherwise (rules.claim4 on the same tests)."""
     ts = transfer_summary
     if not len(ts) or "pruned" not in set(ts["network"]):
         return Claim("n/a", None, None, None, "no transfer results"), {}
@@ -153,17 +207,19 @@ def claim4(transfer_summary: pd.DataFrame) -> tuple[Claim, dict[str, dict[int, C
         pairs = mine.merge(pruned, on=["seed", "new_samples"], suffixes=("_control", "_pruned"))
         pairs = pairs.rename(columns={"auc_error_new_control": "auc_control", "auc_error_new_pruned": "auc_pruned"})
         per[control] = {int(n): claim4_control(g) for n, g in pairs.groupby("new_samples")}
-    verdicts = [c.verdict for draws in per.values() for c in draws.values()]
-    if not verdicts:
+    tested = [(f"{control} {n:,}", c) for control, draws in per.items() for n, c in draws.items() if c.p is not None]
+    if not tested:
         return Claim("n/a", None, None, None, "no control was transferred"), per
-    if all(v == HOLDS for v in verdicts):
-        overall = HOLDS
-    elif any(v == FAILS for v in verdicts):
-        overall = FAILS
-    else:
-        overall = next((v for v in verdicts if v.startswith(INCONCLUSIVE)), INCONCLUSIVE)
-    summary = "; ".join(f"{control}: " + ", ".join(f"{n}: {c.verdict}" for n, c in draws.items()) for control, draws in per.items())
-    return Claim(overall, None, None, None, summary), per
+    n_min = min(c.n or 0 for _, c in tested)
+    adjusted = holm_adjusted(np.array([c.p_reverse for _, c in tested]))
+    holds = all(c.p <= ALPHA for _, c in tested) and len(tested) == sum(len(d) for d in per.values())
+    fails = bool((adjusted <= ALPHA).any())
+    overall = with_seed_floor(word(-1 if fails else (1 if holds else 0)), n_min)
+    summary = "; ".join(
+        f"{name}: {c.verdict} (p = {c.p:.3g}, reverse Holm-adjusted {a:.3g})" for (name, c), a in zip(tested, adjusted, strict=True)
+    )
+    summary += f"; {len(tested)} comparisons, the fewest seeds {n_min}"
+    return Claim(overall, None, None, None, summary, n_min), per
 
 
 def evaluate_claims(
@@ -181,13 +237,7 @@ def evaluate_claims(
     for s_mode, e_mode in READINGS:
         p = peaks(curves, fit, s_mode, e_mode)
         big, small = p[p["n_classes"] == full], p[p["n_classes"] < full]
-        n_seeds = int(big["seed"].nunique())
-        rng = np.random.default_rng(0)
-        out["readings"][(s_mode, e_mode)] = {
-            "claim1": claim1(big, n_seeds),
-            "claim2": claim2(big, n_seeds, rng),
-            "claim3": claim3(big, small, n_seeds, rng),
-        }
+        out["readings"][(s_mode, e_mode)] = {"claim1": claim1(big), "claim2": claim2(big), "claim3": claim3(big, small)}
     out["claim4"], out["claim4_controls"] = claim4(transfer_summary)
     # beyond the paper: the same comparison for the transfer to another task (where it ran)
     tts = task_transfer_summary if task_transfer_summary is not None else pd.DataFrame()

@@ -1,0 +1,114 @@
+"""The verdict rule of each claim (docs/method.md, "Verdicts and uncertainty"), vectorised over
+replications: arrays of per-seed values in, a direction per replication out (+1 holds, -1 fails,
+0 inconclusive). bdnn.analysis.verdicts applies them to one data set (one row);
+tests/test_calibration.py to thousands of simulated ones, so the rule that is calibrated is the
+rule that decides.
+
+Shapes: R replications, n seeds, K sample counts, m comparisons.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bdnn.analysis.stats import ALPHA, MIN_SEEDS, hartigan_interval, holm, share_bounds, share_p, sign_flip_p, spearman_rows
+
+THRESHOLD = 0.8  # claims 1 and 2: the share of interior peaks and the Spearman must reach it
+
+
+def _floor(direction: np.ndarray, n: int) -> np.ndarray:
+    """No verdict below MIN_SEEDS seeds."""
+    return direction if n >= MIN_SEEDS else np.zeros_like(direction)
+
+
+def _directions(up: np.ndarray, down: np.ndarray) -> np.ndarray:
+    return np.where(up, 1, np.where(down, -1, 0))
+
+
+def claim1(shares: np.ndarray, runs_per_seed: int, alpha: float = ALPHA) -> np.ndarray:
+    """Shares (R, n) of each seed's runs with an interior F peak: holds where the mean share is
+    above THRESHOLD by the share test, fails where it is below."""
+    p_up, p_down = share_p(shares, runs_per_seed, THRESHOLD)
+    return _floor(_directions(p_up <= alpha, p_down <= alpha), np.shape(shares)[-1])
+
+
+def claim1_interval(shares: np.ndarray, runs_per_seed: int) -> np.ndarray:
+    """Claim 1 read from its interval (the same verdicts as claim1)."""
+    low, high = share_bounds(shares, runs_per_seed)
+    return _floor(_directions(low > THRESHOLD, high < THRESHOLD), np.shape(shares)[-1])
+
+
+def seed_spearmans(counts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Per seed, the Spearman between sample count and size: sizes (R, n, K) -> (R, n)."""
+    return spearman_rows(np.asarray(counts, np.float64), sizes)
+
+
+def claim2(counts: np.ndarray, sizes: np.ndarray, centre: str = "mean", alpha: float = ALPHA) -> np.ndarray:
+    """Sizes (R, n, K) at the F peak: holds where the Spearman between the counts and the sizes'
+    `centre` over seeds (mean, or median for a censored statistic) reaches THRESHOLD and the
+    sign-flip test of the per-seed Spearmans rejects upwards; fails where it rejects downwards."""
+    rho = seed_spearmans(counts, sizes)
+    p_up, p_down = sign_flip_p(rho)
+    trend = spearman_rows(counts, _centre(sizes, centre)) >= THRESHOLD
+    return _floor(_directions((p_up <= alpha) & trend, p_down <= alpha), np.shape(sizes)[-2])
+
+
+def claim2_interval(counts: np.ndarray, sizes: np.ndarray, centre: str = "mean") -> np.ndarray:
+    """Claim 2 read from the interval of the mean per-seed Spearman."""
+    low, high = hartigan_interval(seed_spearmans(counts, sizes))
+    trend = spearman_rows(counts, _centre(sizes, centre)) >= THRESHOLD
+    return _floor(_directions((low > 0) & trend, high < 0), np.shape(sizes)[-2])
+
+
+def _centre(sizes: np.ndarray, centre: str) -> np.ndarray:
+    if centre == "median":
+        return np.median(sizes, axis=-2)
+    if centre == "mean":
+        return np.mean(sizes, axis=-2)
+    raise ValueError(f"centre must be mean or median, not {centre!r}")
+
+
+def count_rule(differences: np.ndarray) -> np.ndarray:
+    """Claim 3's count rule on differences (R, n, K) (bigger minus smaller network): the mean over
+    seeds is positive at every count, or at all but one."""
+    k = np.shape(differences)[-1]
+    return (np.mean(differences, axis=-2) > 0).sum(axis=-1) >= k - 1
+
+
+def claim3(differences: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
+    """Differences (R, n, K): holds where the count rule holds and the sign-flip test of the
+    per-seed means over counts rejects upwards; fails where it rejects downwards."""
+    p_up, p_down = sign_flip_p(np.mean(differences, axis=-1))
+    return _floor(_directions(count_rule(differences) & (p_up <= alpha), p_down <= alpha), np.shape(differences)[-2])
+
+
+def claim3_interval(differences: np.ndarray) -> np.ndarray:
+    """Claim 3 read from the interval of the mean per-seed difference."""
+    low, high = hartigan_interval(np.mean(differences, axis=-1))
+    return _floor(_directions(count_rule(differences) & (low > 0), high < 0), np.shape(differences)[-2])
+
+
+def comparison(differences: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
+    """One comparison of claim 4, per-seed differences (R, n) (control minus developed): holds
+    where the sign-flip test rejects upwards, fails where it rejects downwards."""
+    p_up, p_down = sign_flip_p(differences)
+    return _floor(_directions(p_up <= alpha, p_down <= alpha), np.shape(differences)[-1])
+
+
+def comparison_interval(differences: np.ndarray) -> np.ndarray:
+    """One comparison read from Hartigan's interval."""
+    low, high = hartigan_interval(differences)
+    return _floor(_directions(low > 0, high < 0), np.shape(differences)[-1])
+
+
+def claim4(differences: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
+    """Claim 4 as a whole over m comparisons, differences (R, n, m): holds where every comparison
+    holds (an intersection-union test), fails where Holm's procedure over the m tests in the
+    other direction rejects any, inconclusive otherwise."""
+    d = np.asarray(differences, np.float64)
+    r, n, m = d.shape
+    flat = np.moveaxis(d, -1, 1).reshape(r * m, n)  # (R m, n): one row per comparison
+    p_up, p_down = (p.reshape(r, m) for p in sign_flip_p(flat))
+    holds = (p_up <= alpha).all(axis=-1)
+    fails = holm(p_down, alpha).any(axis=-1)
+    return _floor(_directions(holds & ~fails, fails), n)
