@@ -1,24 +1,29 @@
 """The verdicts' statistics by hand, and the verdict rules on seeded synthetic data with a known
-answer: a clear effect holds, no effect is inconclusive, a reversed effect fails."""
+answer: a clear effect holds, no effect is inconclusive, a reversed effect fails. (Their error
+rates and coverage over thousands of simulated data sets: tests/test_calibration.py.)"""
+
+import itertools
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from bdnn.analysis.stats import interval_verdict, mean_interval, paired_verdict, sign_flip_p, spearman, wilson_interval, with_seed_floor
+from bdnn.analysis.stats import (
+    hartigan_interval,
+    holm,
+    holm_adjusted,
+    mean_test,
+    share_test,
+    sign_flip_p,
+    spearman,
+    t_quantile,
+    with_seed_floor,
+)
 from bdnn.analysis.verdicts import claim1, claim2, claim3, claim4
 from bdnn.method.transfer import curve_area
 
 SAMPLES = [600, 1200, 2400, 4800, 9600, 19200]
-SEEDS = range(5)
-
-
-def test_wilson_interval_by_hand():
-    # 8 of 10, z = 1.95996: centre (0.8 + z^2/20) / (1 + z^2/10), half-width z/(1 + z^2/10) sqrt(0.016 + z^2/400)
-    lo, hi = wilson_interval(8, 10)
-    assert lo == pytest.approx(0.49016, abs=1e-4) and hi == pytest.approx(0.94332, abs=1e-4)
-    assert wilson_interval(0, 5)[0] == 0.0 and wilson_interval(5, 5)[1] == 1.0
-    assert wilson_interval(60, 60)[0] == pytest.approx(0.9398, abs=1e-4)  # 60 of 60 interior peaks: holds at 0.8
+SEEDS = range(8)
 
 
 def test_spearman_by_hand():
@@ -28,22 +33,68 @@ def test_spearman_by_hand():
     assert spearman([1, 2, 3], [5, 5, 5]) == 0.0  # a constant size does not grow
 
 
-def test_sign_flip_exact_by_hand_and_monte_carlo():
+def test_sign_flip_exact_by_hand():
+    up, down = sign_flip_p([1.0, 1.0, 1.0])
+    assert up[0] == pytest.approx(1 / 8) and down[0] == pytest.approx(1.0)  # only the observed pattern
+    assert sign_flip_p([1.0, -1.0])[0][0] == pytest.approx(3 / 4)  # means 0, 1, -1, 0 against 0
+    assert sign_flip_p([2.0, 1.0, 0.5])[0][0] == pytest.approx(1 / 8)
+    assert sign_flip_p([2.0, 1.0, -0.5])[0][0] == pytest.approx(2 / 8)  # 2.5/3 and 3.5/3 reach 2.5/3
+    # whole-neuron ties: [1, -1, 2, -2] has subsets summing exactly to 0 ({}, {1,-1}, {2,-2}, all four)
+    assert sign_flip_p([1.0, -1.0, 2.0, -2.0])[0][0] == pytest.approx(10 / 16)
+
+
+def test_sign_flip_against_brute_force_enumeration():
     rng = np.random.default_rng(0)
-    assert sign_flip_p([1.0, 1.0, 1.0], rng) == pytest.approx(1 / 8)  # only the observed pattern
-    assert sign_flip_p([1.0, -1.0], rng) == pytest.approx(3 / 4)  # means 0, 1, -1, 0 against 0
-    assert sign_flip_p([2.0, 1.0, 0.5], rng) == pytest.approx(1 / 8)
-    assert sign_flip_p([2.0, 1.0, -0.5], rng) == pytest.approx(2 / 8)  # 2.5/3 and 3.5/3 reach 2.5/3
-    big = sign_flip_p(np.ones(30), rng)  # Monte Carlo: 2^30 patterns
-    assert 0 < big < 1e-3
+    for n in (1, 4, 7, 12):
+        d = rng.normal(size=(30, n))
+        d[:10] = np.round(d[:10])  # ties
+        signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
+        brute = ((d @ signs.T) >= d.sum(axis=1, keepdims=True) - 1e-9).mean(axis=1)
+        assert sign_flip_p(d)[0] == pytest.approx(brute)
 
 
-def test_verdict_rules():
-    assert interval_verdict(0.85, 0.99, 0.8) == "holds"
-    assert interval_verdict(0.2, 0.79, 0.8) == "fails"
-    assert interval_verdict(0.5, 0.95, 0.8) == "inconclusive"
-    assert paired_verdict(0.01, 0.99) == "holds" and paired_verdict(0.99, 0.01) == "fails" and paired_verdict(0.3, 0.7) == "inconclusive"
-    assert with_seed_floor("holds", 3) == "inconclusive (n < 5)" and with_seed_floor("fails", 5) == "fails"
+def test_hartigan_interval_by_hand_and_equal_to_the_test():
+    # n = 6: k = floor(0.025 x 64) = 1: the smallest and largest subset means, 1 and 6
+    low, high = hartigan_interval(np.arange(1.0, 7.0))
+    assert (low[0], high[0]) == (1.0, 6.0)
+    # n = 7: k = 3; the smallest means are 1 ({1}), 1.5 ({1,2}), 2 ({2}, {1,3}, {1,2,3}): the third is 2
+    low, high = hartigan_interval(np.arange(1.0, 8.0))
+    assert (low[0], high[0]) == (2.0, 6.0)
+    assert hartigan_interval(np.ones(5))[0][0] == -np.inf  # 1/32 > 0.025: unbounded
+    rng = np.random.default_rng(1)
+    for values in (rng.normal(0.4, 1, 10), np.round(rng.normal(0.5, 2, 9)), rng.normal(-0.6, 1, 12)):
+        t = mean_test(values, threshold=0.1)
+        assert t.direction() == t.interval_direction()
+        assert (t.low <= 0.1) == (t.p_up > 0.025) and (t.high >= 0.1) == (t.p_down > 0.025)
+
+
+def test_share_interval_by_hand():
+    assert t_quantile(0.975, 9) == pytest.approx(2.262157, abs=1e-5)
+    # eight seeds, every run interior: the t interval is [1, 1]; Wilson for 48 of 48 with z = t(0.975, 7)
+    z = t_quantile(0.975, 7)
+    t = share_test(np.ones(8), 6, 0.8)
+    assert t.low == pytest.approx(48 / (48 + z * z)) and t.high == 1.0 and t.direction() == 1
+    half = share_test(np.array([0.5] * 8), 6, 0.8)
+    assert half.high < 0.8 and half.direction() == -1
+    spread = share_test(np.array([1, 1, 1, 1, 0, 1, 1, 1 / 6]), 6, 0.8)  # the t interval is the wider side
+    mean, sd = spread.estimate, np.std([1, 1, 1, 1, 0, 1, 1, 1 / 6], ddof=1)
+    assert spread.low == pytest.approx(mean - z * sd / np.sqrt(8)) and spread.direction() == 0
+
+
+def test_holm_by_hand():
+    # 0.025 / 4, / 3, / 2, / 1: 0.001 passes, 0.01 fails 0.00833: only the first is rejected
+    assert holm(np.array([0.01, 0.001, 0.02, 0.5])).tolist() == [False, True, False, False]
+    assert holm_adjusted(np.array([0.001, 0.01, 0.02, 0.5])) == pytest.approx([0.004, 0.03, 0.04, 0.5])
+    assert with_seed_floor("holds", 5) == "inconclusive (n < 6)" and with_seed_floor("fails", 6) == "fails"
+
+
+def test_monte_carlo_sign_flip_agrees_with_exact_enumeration():
+    d = np.random.default_rng(6).normal(0.3, 1.0, 17)  # 17 > the exact limit: Monte Carlo
+    signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
+    exact = float(np.mean(signs @ d >= d.sum() - 1e-12))
+    assert 0.005 < exact < 0.5
+    t = mean_test(d)
+    assert t.floor and t.p_up == pytest.approx(exact, abs=0.01) and t.direction() == t.interval_direction()
 
 
 def _peaks(size_of, rng, n_classes=10, noise=1.0):
@@ -65,33 +116,34 @@ def _peaks(size_of, rng, n_classes=10, noise=1.0):
 def test_claim2_clear_none_and_reversed():
     rng = np.random.default_rng(1)
     grows = _peaks(lambda s: 4 * np.log2(s), rng)
-    assert claim2(grows, 5, np.random.default_rng(0)).verdict == "holds"
-    weak = _peaks(lambda s: 20 + 2 * np.log2(s), rng, noise=6.0)  # grows, but the seeds' spread hides how surely
-    assert claim2(weak, 5, np.random.default_rng(0)).verdict == "inconclusive"
-    flats = [claim2(_peaks(lambda s: 20, np.random.default_rng(10 + seed), noise=6.0), 5, np.random.default_rng(0)) for seed in range(5)]
-    assert all(c.verdict != "holds" for c in flats)  # no growth never holds ...
-    assert any(c.verdict == "fails" and c.interval[1] < 0.8 for c in flats)  # ... and is usually ruled out
+    assert claim2(grows).verdict == "holds"
+    weak = _peaks(lambda s: 20 + 0.3 * np.log2(s), rng, noise=6.0)  # grows, but the seeds' spread hides it
+    assert claim2(weak).verdict == "inconclusive"
+    flats = [claim2(_peaks(lambda s: 20, np.random.default_rng(10 + seed), noise=6.0)) for seed in range(5)]
+    assert all(c.verdict != "holds" for c in flats)  # no growth never holds
     shrinks = _peaks(lambda s: 60 - 4 * np.log2(s), rng)
-    result = claim2(shrinks, 5, np.random.default_rng(0))
-    assert result.verdict == "fails" and result.statistic < -0.8
-    assert claim2(grows[grows.seed < 3], 3, np.random.default_rng(0)).verdict == "inconclusive (n < 5)"
+    result = claim2(shrinks)
+    assert result.verdict == "fails" and result.statistic < -0.8 and result.interval[1] < 0
+    assert "n = 8" in result.text and "smallest possible 1/256" in result.text
+    assert claim2(grows[grows.seed < 5]).verdict == "inconclusive (n < 6)"
 
 
 def test_claim3_clear_none_and_reversed():
     rng = np.random.default_rng(2)
     big = _peaks(lambda s: 30, rng)
-    assert claim3(big, _peaks(lambda s: 20, rng, 5), 5, np.random.default_rng(0)).verdict == "holds"
-    same = claim3(big, _peaks(lambda s: 30, rng, 5, noise=0.0), 5, np.random.default_rng(0))
-    assert same.verdict in ("fails", "inconclusive") and same.p > 0.05
-    assert claim3(big, _peaks(lambda s: 40, rng, 5), 5, np.random.default_rng(0)).verdict == "fails"
+    assert claim3(big, _peaks(lambda s: 20, rng, 5)).verdict == "holds"
+    same = claim3(big, _peaks(lambda s: 30, rng, 5, noise=0.0))
+    assert same.verdict == "inconclusive" and same.p > 0.025 and same.p_reverse > 0.025
+    assert claim3(big, _peaks(lambda s: 40, rng, 5)).verdict == "fails"
 
 
-def test_claim1_wilson_rule():
+def test_claim1_share_rule():
     rng = np.random.default_rng(3)
     peaks = _peaks(lambda s: 20, rng)
-    assert claim1(peaks, 5).verdict == "holds"  # 30 of 30
-    peaks.loc[peaks.index[:15], "interior"] = False
-    assert claim1(peaks, 5).verdict == "fails"  # 15 of 30: upper bound 0.67
+    assert claim1(peaks).verdict == "holds"  # 48 of 48
+    peaks.loc[peaks.index[:24], "interior"] = False
+    assert claim1(peaks).verdict == "fails"  # 24 of 48
+    assert claim1(peaks[peaks.seed < 5]).verdict == "inconclusive (n < 6)"
 
 
 def _transfer_summary(gap, rng, seeds=SEEDS, controls=("unpruned", "scratch")):
@@ -115,7 +167,7 @@ def test_claim4_clear_none_and_reversed_against_every_control():
     assert all(c.verdict == "holds" and c.interval[0] > 0 for draws in per.values() for c in draws.values())
     assert claim4(_transfer_summary(0.0, rng))[0].verdict == "inconclusive"
     assert claim4(_transfer_summary(-0.004, rng))[0].verdict == "fails"
-    assert claim4(_transfer_summary(0.004, rng, seeds=range(3)))[0].verdict == "inconclusive (n < 5)"
+    assert claim4(_transfer_summary(0.004, rng, seeds=range(5)))[0].verdict == "inconclusive (n < 6)"
     # holds against one control, not against another: not as a whole
     mixed = _transfer_summary(0.004, rng)
     mixed.loc[mixed.network == "scratch", "auc_error_new"] -= 0.008
@@ -124,13 +176,13 @@ def test_claim4_clear_none_and_reversed_against_every_control():
 
 
 def test_claim4_leaves_out_and_counts_seeds_whose_control_missed_its_target():
-    ts = _transfer_summary(0.004, np.random.default_rng(5), seeds=range(7), controls=("unpruned",))
+    ts = _transfer_summary(0.004, np.random.default_rng(5), seeds=range(9), controls=("unpruned",))
     missed = (ts.network == "unpruned") & ts.seed.isin([1, 4])
     ts.loc[missed, "reached_target"] = False
     ts.loc[missed, "auc_error_new"] = 0.9  # at chance: would dominate the comparison if it were kept
     _, per = claim4(ts)
     c = per["unpruned"][1200]
-    assert c.verdict == "holds" and "5 seeds; 2 seed(s) left out" in c.text and c.statistic < 0.01
+    assert c.verdict == "holds" and "n = 7" in c.text and "2 seed(s) left out" in c.text and c.statistic < 0.01
     ts.loc[ts.network == "unpruned", "reached_target"] = False
     _, per = claim4(ts)
     assert per["unpruned"][1200].verdict == "n/a (the control did not reach the target accuracy)"
@@ -142,29 +194,10 @@ def test_curve_area_is_the_trapezoid_area_over_steps():
     assert curve_area([0], [0.4]) == 0.4
 
 
-def test_monte_carlo_sign_flip_agrees_with_exact_enumeration():
-    import itertools
-
-    d = np.random.default_rng(6).normal(0.3, 1.0, 17)  # 17 > the exact limit: Monte Carlo
-    signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
-    exact = float(np.mean(signs @ d >= d.sum() - 1e-12))
-    assert 0.005 < exact < 0.5
-    assert sign_flip_p(d, np.random.default_rng(0)) == pytest.approx(exact, abs=0.01)
-
-
-def test_bootstrap_interval_by_hand():
-    rng = np.random.default_rng(0)
-    assert mean_interval([0.3, 0.3, 0.3], rng) == pytest.approx((0.3, 0.3))
-    # two values: resampled means are 0, 0.5, 1 with chances 1/4, 1/2, 1/4: the 95% interval is [0, 1]
-    assert mean_interval([0.0, 1.0], rng) == pytest.approx((0.0, 1.0))
-    lo, hi = mean_interval(np.random.default_rng(1).normal(2.0, 1.0, 400), rng)
-    assert lo < 2.0 < hi and hi - lo == pytest.approx(2 * 1.96 / 20, rel=0.25)  # about the normal interval
-
-
 def test_claim3_needs_two_counts_and_figure_shows_the_claims_numbers():
     rng = np.random.default_rng(7)
     big, small = _peaks(lambda s: 30, rng), _peaks(lambda s: 20, rng, 5)
-    one = claim3(big[big.samples == 600], small[small.samples == 600], 5, np.random.default_rng(0))
+    one = claim3(big[big.samples == 600], small[small.samples == 600])
     assert one.verdict == "n/a"
     from bdnn.report.figures import paired_differences
 

@@ -50,8 +50,10 @@ def _header(ev: dict[str, Any], cfg: Mapping[str, Any], spec: DatasetSpec) -> li
         f"{prune['min_hidden']}, A on the {fit['eval_split']} split, seeds {cfg['seeds']}. "
         f"Configured reading: S {fit['stability']}, E {fit['mean_weight']}.",
         "",
-        "Each verdict is `holds`, `fails` or `inconclusive` from its statistic's uncertainty over the seeds "
-        f"(docs/method.md); with fewer than {MIN_SEEDS} seeds every verdict is `inconclusive (n < {MIN_SEEDS})`.",
+        "Each verdict is `holds`, `fails` or `inconclusive` from one-sided tests at 0.025 each way on one value per seed "
+        "(the seed is the unit), shown with its n, its p, the smallest p that n allows and the interval that inverts "
+        f"the tests (docs/method.md); with fewer than {MIN_SEEDS} seeds no test can reach 0.025 and every verdict is "
+        f"`inconclusive (n < {MIN_SEEDS})`.",
         "",
     ]
     if ev["unpruned_acc"] is not None:
@@ -88,7 +90,9 @@ def _claim4(ev: dict[str, Any], texts: Mapping[str, str]) -> list[str]:
     lines = [
         f"## Claim 4: {texts['claim4']}",
         "",
-        f"As a whole: **{ev['claim4'].verdict}** (it holds only where it holds against every control for both draws).",
+        f"As a whole: **{ev['claim4'].verdict}** (it holds only where it holds against every control for both draws; "
+        "it fails where Holm's procedure over every control and draw rejects a comparison in the other direction). "
+        f"{ev['claim4'].text}.",
         "Each control minus the developed network, paired by seed; the primary statistic is the area under the error on the "
         "new samples (trapezoid rule over the logged steps, divided by the steps).",
         "",
