@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -147,6 +146,6 @@ def cell_record(
         "trained": trained,
         "settings": key,
         "runs": runs,
-        "claims": {k: asdict(c) for k, c in claims.items()},
+        "claims": {k: c.data() for k, c in claims.items()},
         "mechanisms": copy.deepcopy(dict(mech)),
     }

@@ -51,6 +51,13 @@ class Claim:
     p_reverse: float | None = None  # the test against the claim's direction
     p_min: float | None = None  # the smallest p the n allows (0: no floor)
 
+    def data(self) -> dict[str, Any]:
+        """As plain JSON data: an unbounded interval side (too few seeds) as None."""
+        out = asdict(self)
+        if self.interval is not None:
+            out["interval"] = [float(v) if np.isfinite(v) else None for v in self.interval]
+        return out
+
 
 def peaks(curves: pd.DataFrame, fit: FitnessSettings, stability: str, mean_weight: str) -> pd.DataFrame:
     """Per run: the F peak (first argmax over pruning iterations) under one S/E reading and the
@@ -253,11 +260,11 @@ def evaluate_claims(
 def as_data(ev: dict[str, Any]) -> dict[str, Any]:
     """The verdicts and statistics as plain JSON data (claims.json)."""
     return {
-        "readings": {f"S {s}, E {e}": {c: asdict(claim) for c, claim in r.items()} for (s, e), r in ev["readings"].items()},
+        "readings": {f"S {s}, E {e}": {c: claim.data() for c, claim in r.items()} for (s, e), r in ev["readings"].items()},
         "configured_reading": f"S {ev['configured'][0]}, E {ev['configured'][1]}",
-        "claim4": asdict(ev["claim4"]),
-        "claim4_controls": {ctl: {str(n): asdict(c) for n, c in draws.items()} for ctl, draws in ev["claim4_controls"].items()},
-        "task_transfer": asdict(ev["task_transfer"]),
-        "task_transfer_controls": {ctl: {str(n): asdict(c) for n, c in d.items()} for ctl, d in ev["task_transfer_controls"].items()},
+        "claim4": ev["claim4"].data(),
+        "claim4_controls": {ctl: {str(n): c.data() for n, c in draws.items()} for ctl, draws in ev["claim4_controls"].items()},
+        "task_transfer": ev["task_transfer"].data(),
+        "task_transfer_controls": {ctl: {str(n): c.data() for n, c in d.items()} for ctl, d in ev["task_transfer_controls"].items()},
         "unpruned_acc": ev["unpruned_acc"],
     }

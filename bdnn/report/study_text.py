@@ -46,9 +46,10 @@ def _intro(cfg: Mapping[str, Any]) -> list[str]:
         "",
         f"Cells change one factor at a time from the default config; each has {len(cfg['seeds'])} seeds ({cfg['seeds']}), "
         f"the class subsets {', '.join(cfg['classes'])} and the sample counts {', '.join(f'{s:,}' for s in cfg['samples'])}. "
-        "Verdicts follow docs/method.md (claims 1 and 2: 95% intervals against 0.8; claim 3: the count rule and a sign-flip "
-        "test); the default cell's are the primary result, the others are exploratory. Claim 2' reads claim 2 on the "
-        "trainable range instead of the F peak.",
+        "Verdicts follow docs/method.md (one value per seed, one-sided tests at 0.025 each way; fewer than 6 seeds: "
+        "inconclusive); the default cell's are the primary result, the others are exploratory (no correction across "
+        "cells). Claim 2' reads claim 2 on the trainable range instead of the F peak, censored where half or more of the "
+        "seeds train at the un-pruned width.",
         "",
         f"Thresholds fixed before any run (config keys): plateau = the pruning iterations whose F is within "
         f"{study['plateau_tolerance']} of the run's peak (`study.plateau_tolerance`); a width is trainable where A is above "
@@ -70,7 +71,7 @@ def _map_table(study_map: pd.DataFrame, data: Cells) -> list[str]:
         for claim in CLAIMS:
             r = rows.loc[claim]
             stat = r["statistic"]
-            cells_text.append(f"**{r['verdict']}** ({_fmt(stat, '.2f' if claim != 'claim3' else '.0f')})")
+            cells_text.append(f"**{r['verdict']}** ({_fmt(stat, '.2f' if claim != 'claim3' else '+.1f')})")
         lines.append(f"| {cell} | {d['change']} | {d['runs']} | " + " | ".join(cells_text) + " |")
     return lines
 

@@ -22,7 +22,7 @@ def claims_metrics(claims: Mapping[str, Any]) -> dict[str, float]:
     out = {
         "claim1_interior_share": reading["claim1"]["statistic"],
         "claim2_spearman": reading["claim2"]["statistic"],
-        "claim3_counts_smaller": reading["claim3"]["statistic"],
+        "claim3_mean_difference": reading["claim3"]["statistic"],
         "claim3_p": reading["claim3"]["p"],
     }
     for prefix, controls in (("claim4", claims["claim4_controls"]), ("task_transfer", claims["task_transfer_controls"])):
