@@ -222,7 +222,7 @@ def test_tiny_study_through_snakemake(baseline, tmp_path, mnist_cache):
     study_map = pd.read_csv(study_files(results)["map"])
     assert study_map["cell"].unique().tolist() == cfg["cells"]
     assert len(study_map) == len(cfg["cells"]) * len(CLAIMS)
-    assert study_map["verdict"].str.startswith(("inconclusive (n < 5)", "n/a")).all()  # two seeds
+    assert study_map["verdict"].str.startswith(("inconclusive (n < 6)", "n/a")).all()  # two seeds
     assert (study_map["runs"] == 8).all()  # 2 subsets x 2 counts x 2 seeds
     report = (results / "study" / "report.md").read_text()
     assert f"within {cfg['plateau_tolerance']} of the run's peak" in report and "## The map" in report

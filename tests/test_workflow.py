@@ -85,9 +85,9 @@ def test_figures_claims_and_logs(baseline):
     # the tiny sweep has 2 seeds: every verdict is inconclusive, with its evidence beside it
     # claims 1-3: 4 readings in the table and in the text; claim 4: its cell, the whole, each control and draw
     # and the task transfer: the whole and its two other networks per draw
-    assert claims.count("**inconclusive (n < 5)**") == 4 * 3 * 2 + 1 + 1 + len(NETWORKS[1:]) * 2 + 1 + 2 * 2
+    assert claims.count("**inconclusive (n < 6)**") == 4 * 3 * 2 + 1 + 1 + len(NETWORKS[1:]) * 2 + 1 + 2 * 2
     assert "## Beyond the paper: transfer to another task" in claims
-    assert claims.count("n/a (not transferred)") == 3 and "Wilson interval" in claims and "sign-flip p" in claims
+    assert claims.count("n/a (not transferred)") == 3 and "mean share over 2 seeds" in claims and "smallest possible 1/4)" in claims
     for sub in ("develop", "transfer"):
         assert list((work / "results" / "benchmarks" / sub).rglob("*.tsv")), sub
         assert list((work / "results" / "logs" / sub).rglob("*.log")), sub
@@ -145,7 +145,7 @@ def test_parent_run_carries_the_results_and_ui_finds_the_store(baseline, tmp_pat
     arts = {a.path for d in ("figures", "results") for a in client.list_artifacts(parent.info.run_id, d)}
     assert {"figures/fig3.png", "figures/fig4.png", "figures/transfer_controls.png", "results/claims.md", "results/curves.csv"} <= arts
     page = (work / "results" / "claims.html").read_text()
-    assert "<table>" in page and "<strong>inconclusive (n &lt; 5)</strong>" in page
+    assert "<table>" in page and "<strong>inconclusive (n &lt; 6)</strong>" in page
     # bdnn ui: the store and its runs table; a moved results folder is detected, never silently broken
     cfg = load_config(REPO / "config" / "test.yaml", overrides={"mlflow": {"tracking_uri": f"sqlite:///{work}/results/mlflow.db"},
                                                                    "results_dir": str(work / "results")})  # fmt: skip
