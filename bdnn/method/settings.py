@@ -65,4 +65,5 @@ class DevelopSettings:
 class TransferSettings:
     epochs: int  # epochs of training on each draw of new samples
     max_epochs: int  # cap on the accuracy-matched un-pruned network's epochs
-    log_every: int  # record the errors every this many mini-batches (and after each epoch)
+    records: int | None  # error_new at this many steps spaced geometrically over the curve (None: every log_every)
+    log_every: int | None  # with records None: error_new every this many mini-batches of each epoch

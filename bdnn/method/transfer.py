@@ -4,11 +4,13 @@ another task: one network per call, trained on draws of unseen samples. Tensors 
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import torch
 
 from bdnn.method.criteria import RandomCriterion
@@ -16,7 +18,7 @@ from bdnn.method.develop import DevelopData, develop
 from bdnn.method.model import PrunableMLP, initial_network
 from bdnn.method.names import NETWORKS, TASK_NETWORKS
 from bdnn.method.settings import DevelopSettings, TrainingSettings, TransferSettings
-from bdnn.method.sgd import EpochHooks, Tensors, check_finite, evaluate, train_epoch
+from bdnn.method.sgd import EpochHooks, Tensors, check_finite, evaluate, steps_per_epoch, train_epoch
 from bdnn.method.streams import Stream, stream_seed, torch_generator
 
 Log = Callable[[str], None]
@@ -139,24 +141,45 @@ def prepare(kind: str, start: Start, log: Log | None = None) -> tuple[PrunableML
     return model, {**info, "epochs": epochs, "reached_target": reached}
 
 
+def record_steps(settings: TransferSettings, per_epoch: int) -> set[int]:
+    """The steps of a transfer curve (of `settings.epochs` epochs of `per_epoch` mini-batches) at
+    which the error on the new samples is recorded: step 0, every epoch's end, and either
+    `records` steps spaced geometrically from 1 to the last step (dense early, where the error
+    falls fastest) or every `log_every` mini-batches of each epoch."""
+    total = settings.epochs * per_epoch
+    ends = {e * per_epoch for e in range(settings.epochs + 1)}
+    if settings.records is not None:
+        spaced = np.unique(np.round(np.geomspace(1, total, settings.records)).astype(int))
+        return ends | {int(s) for s in spaced}
+    if settings.log_every is None:
+        raise ValueError("a transfer curve needs records or log_every")
+    every = settings.log_every
+    return ends | {e * per_epoch + k for e in range(settings.epochs) for k in range(every, per_epoch, every)}
+
+
 def transfer_curve(model: PrunableMLP, name: str, new: Tensors, test: Tensors, start: Start) -> list[dict[str, Any]]:
-    """Train a copy of `model` on the new samples; error on them and on the test set along the way."""
+    """Train a copy of `model` on the new samples: the error on them at record_steps, and the
+    error on the test set at step 0 and after each epoch (NaN between: the test error enters only
+    the final and best test errors, and evaluating it at every record was most of a job's time)."""
     model = copy.deepcopy(model)
     gen = torch_generator(start.seed, Stream.TRANSFER_ORDER, len(new))  # the same sample order for every network
     training, t = start.settings.training, start.transfer
+    per_epoch = steps_per_epoch(len(new), training.batch_size)
+    steps = record_steps(t, per_epoch)
     rows: list[dict[str, Any]] = []
     epoch = 0
 
     def record(step: int) -> None:
-        if rows and rows[-1]["step"] == step:
+        if step not in steps or (rows and rows[-1]["step"] == step):
             return
-        errors = {"error_new": 1.0 - evaluate(model, new)[0], "error_test": 1.0 - evaluate(model, test)[0]}
-        rows.append({"network": name, "hidden": model.n_hidden, "new_samples": len(new), "step": step, "epoch": epoch, **errors})
+        error_test = 1.0 - evaluate(model, test)[0] if step % per_epoch == 0 else math.nan
+        rows.append({"network": name, "hidden": model.n_hidden, "new_samples": len(new), "step": step, "epoch": epoch,
+                     "error_new": 1.0 - evaluate(model, new)[0], "error_test": error_test})  # fmt: skip
 
     record(0)
     step = 0
     for epoch in range(1, t.epochs + 1):
-        step = train_epoch(model, new, training.lr, training.batch_size, gen, EpochHooks(every=t.log_every, on_batches=record, step0=step))
+        step = train_epoch(model, new, training.lr, training.batch_size, gen, EpochHooks(every=1, on_batches=record, step0=step))
         check_finite(model, f"transfer of the {name} network on {len(new)} samples, epoch {epoch}")
         record(step)
     return rows
@@ -177,7 +200,7 @@ def curve_summary(curve: Sequence[Mapping[str, Any]]) -> dict[str, float]:
         "auc_error_new": curve_area([r["step"] for r in curve], [r["error_new"] for r in curve]),
         "final_error_new": curve[-1]["error_new"],
         "final_error_test": curve[-1]["error_test"],
-        "best_error_test": min(r["error_test"] for r in curve),
+        "best_error_test": min(r["error_test"] for r in curve if not math.isnan(r["error_test"])),
     }
 
 

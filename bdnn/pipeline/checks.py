@@ -98,6 +98,11 @@ def check_task_transfer_keys(cfg: Mapping[str, Any]) -> None:
 def check_transfer_keys(cfg: Mapping[str, Any]) -> None:
     """transfer.* must name a class subset and leave room for the unseen-sample draws."""
     t = cfg["transfer"]
+    if (t["records"] is None) == (t["log_every"] is None):
+        raise ConfigError(
+            "config keys transfer.records and transfer.log_every: set exactly one (records: a number of steps spaced "
+            f"geometrically over each curve; log_every: every so many mini-batches), not {t['records']!r} and {t['log_every']!r}"
+        )
     if t["classes"] not in cfg["classes"]:
         raise ConfigError(f"config key transfer.classes: {t['classes']!r} is not a key of classes ({', '.join(cfg['classes'])})")
     digits = cfg["classes"][t["classes"]]

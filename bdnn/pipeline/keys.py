@@ -27,11 +27,22 @@ METHOD_KEYS = (
     "trained_start",
 )
 
+# The version of the code behind each part of a key: a change of the code that alters a result
+# (not only a setting) bumps its part here, so that its jobs run anew under new keys beside the
+# old results instead of mixing with them. A part at version 1 is left out of the hash (so keys
+# made before versions existed stay valid). History: transfer 2 = the record schedule
+# (transfer.records) and the test error recorded only at epoch ends.
+CODE_VERSIONS = {"method": 1, "transfer": 2, "task_transfer": 1, "study": 1}
+
 
 def settings(cfg: Mapping[str, Any], *extra: str) -> dict[str, Any]:
     """The settings that change a job's result besides its identity: METHOD_KEYS plus `extra`
-    (a transfer job adds "transfer")."""
-    return {k: cfg[k] for k in (*METHOD_KEYS, *extra) if cfg.get(k) is not None}
+    (a transfer job adds "transfer"), and the code versions of those parts past 1."""
+    out = {k: cfg[k] for k in (*METHOD_KEYS, *extra) if cfg.get(k) is not None}
+    versions = {part: CODE_VERSIONS[part] for part in ("method", *extra) if CODE_VERSIONS.get(part, 1) > 1}
+    if versions:
+        out["code_version"] = versions
+    return out
 
 
 def settings_key(cfg: Mapping[str, Any], *extra: str, length: int = 10) -> str:

@@ -51,4 +51,4 @@ def fitness_settings(fit: Mapping[str, Any]) -> FitnessSettings:
 
 def transfer_settings(cfg: Mapping[str, Any]) -> TransferSettings:
     t = cfg["transfer"]
-    return TransferSettings(epochs=t["epochs"], max_epochs=t["max_epochs"], log_every=t["log_every"])
+    return TransferSettings(epochs=t["epochs"], max_epochs=t["max_epochs"], records=t["records"], log_every=t["log_every"])
