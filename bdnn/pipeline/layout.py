@@ -108,6 +108,16 @@ def develop_job(settings: str, classes: str, samples: int | str, seed: int | str
     return f"develop/{settings}/{classes}/{samples}/seed{seed}"
 
 
+def develop_batch(settings: str, classes: str, samples: int | str) -> str:
+    """The id of a batch of develop jobs tracked together (every seed of one subset and count)."""
+    return f"develop/{settings}/{classes}/{samples}"
+
+
+def transfer_batch(settings: str, network: str, experiment: str = "transfer") -> str:
+    """The id of a batch of transfer jobs tracked together (every seed of one network kind)."""
+    return f"{experiment}/{settings}/{network}"
+
+
 def transfer_job(settings: str, network: str, seed: int | str, experiment: str = "transfer") -> str:
     """The id of a transfer job, relative to the results folder: one network kind (NETWORKS) of
     the transfer experiment, or (experiment "task_transfer", TASK_NETWORKS) of the transfer to

@@ -182,6 +182,7 @@ def track_transfer(cfg: Mapping[str, Any], result: Path, sweep_file: str | None)
         key, f"{experiment_name.replace('_', '-')}-{network}-seed{seed}", experiment_name, note, scalars, settings(s["config"], *blocks)
     )
     for row in pd.read_csv(result / TRANSFER_FILES["table"]).itertuples(index=False):
-        run.metrics += [(f"{k}_{row.network}_{row.new_samples}", float(getattr(row, k)), int(row.step)) for k in ERROR_COLUMNS]
+        values = {k: getattr(row, k) for k in ERROR_COLUMNS}  # the test error only at epoch ends (NaN between)
+        run.metrics += [(f"{k}_{row.network}_{row.new_samples}", float(v), int(row.step)) for k, v in values.items() if pd.notna(v)]
     run.files = [result / f for f in TRANSFER_FILES.values()]
     return _log(cfg, sweep, s, run, end_ms)

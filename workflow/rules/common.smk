@@ -113,10 +113,24 @@ def sweep_transfer_files(experiment, role):
     return [layout.job_files(R, job)[role] for job in transfer_jobs(experiment)]
 
 
+def batch_develop_files(wildcards, role):
+    """One file of the given role per seed of a tracking batch of develop runs."""
+    w = wildcards
+    return [develop_files(w.settings, w.classes, w.samples, seed)[role] for seed in config["seeds"]]
+
+
+def batch_transfer_files(wildcards, role):
+    """One file of the given role per seed of a tracking batch of transfer runs."""
+    w = wildcards
+    return [transfer_files(w.experiment, w.settings, w.network, seed)[role] for seed in config["seeds"]]
+
+
 def tracked_outputs():
-    develop = develop_jobs(DEVELOP)
-    transfer = [job for experiment in layout.EXPERIMENTS for job in transfer_jobs(experiment)]
-    return [layout.tracking_file(R, job) for job in develop + transfer]
+    """The tracking batches of this config: develop runs by subset and count, transfer runs by
+    experiment and network (every seed in each)."""
+    develop = [layout.develop_batch(DEVELOP, c, s) for c in CLASSES for s in config["samples"]]
+    transfer = [layout.transfer_batch(key, network, name) for name, key, networks in TRANSFERS for network in networks]
+    return [layout.tracking_file(R, batch) for batch in develop + transfer]
 
 
 def develop_config(wildcards):

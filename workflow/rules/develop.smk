@@ -1,5 +1,7 @@
 DEVELOP_JOB = layout.develop_job("{settings}", "{classes}", "{samples}", "{seed}")
 TRANSFER_JOB = layout.transfer_job("{settings}", "{network}", "{seed}", "{experiment}")
+DEVELOP_BATCH = layout.develop_batch("{settings}", "{classes}", "{samples}")
+TRANSFER_BATCH = layout.transfer_batch("{settings}", "{network}", "{experiment}")
 
 
 rule develop:

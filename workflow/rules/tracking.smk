@@ -17,40 +17,46 @@ rule track_init:
 
 
 rule track_develop:
-    """Log one develop run to MLflow, nested under the sweep's parent run."""
+    """Log the develop runs of one class subset and sample count (every seed) to MLflow, nested
+    under the sweep's parent run: one job, one start of MLflow, for the batch. A run already
+    logged under its key is kept (a rerun after an added seed or a dead job adds no duplicate)."""
     input:
-        **develop_files("{settings}", "{classes}", "{samples}", "{seed}"),
+        curves=lambda w: batch_develop_files(w, "curve"),
+        summaries=lambda w: batch_develop_files(w, "summary"),
+        models=lambda w: batch_develop_files(w, "model"),
         config=tracking_config,
         sweep=sweep_record,
     output:
-        layout.tracking_file(R, DEVELOP_JOB),
+        layout.tracking_file(R, DEVELOP_BATCH),
     log:
-        layout.log_file(R, f"tracking/{DEVELOP_JOB}"),
+        layout.log_file(R, f"tracking/{DEVELOP_BATCH}"),
     conda:
         "../../environment.yml"
     params:
-        result=lambda w, input: os.path.dirname(input.curve),
+        results=lambda w, input: [os.path.dirname(f) for f in input.curves],
     shell:
-        "bdnn track develop --no-default-config --config {input.config} --result {params.result}"
+        "bdnn track develop --no-default-config --config {input.config} --result {params.results}"
         " --sweep {input.sweep} --out {output} > {log} 2>&1"
 
 
 rule track_transfer:
-    """Log one transfer run to MLflow, nested under the sweep's parent run."""
+    """Log the transfer runs of one network kind (every seed) to MLflow, nested under the sweep's
+    parent run, as one job."""
     input:
-        **transfer_files("{experiment}", "{settings}", "{network}", "{seed}"),
+        tables=lambda w: batch_transfer_files(w, "table"),
+        summaries=lambda w: batch_transfer_files(w, "summary"),
         config=tracking_config,
         sweep=sweep_record,
     output:
-        layout.tracking_file(R, TRANSFER_JOB),
+        layout.tracking_file(R, TRANSFER_BATCH),
     log:
-        layout.log_file(R, f"tracking/{TRANSFER_JOB}"),
+        layout.log_file(R, f"tracking/{TRANSFER_BATCH}"),
     conda:
         "../../environment.yml"
     params:
-        result=lambda w, input: os.path.dirname(input.table),
+        results=lambda w, input: [os.path.dirname(f) for f in input.tables],
     shell:
-        "bdnn track transfer --no-default-config --config {input.config} --result {params.result}"
+        "bdnn track transfer --no-default-config --config {input.config} --result {params.results}"
         " --sweep {input.sweep} --out {output} > {log} 2>&1"
 
 
