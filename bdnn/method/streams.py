@@ -27,7 +27,8 @@ class Stream(Enum):
     TASK_DRAW = ("draw", 6)  # each training draw of the transfer to another task (extra: its size)
     ORDER = ("torch", 0)  # the mini-batch order of a develop run (shared by the controls trained on its samples)
     TRANSFER_ORDER = ("torch", 2)  # the mini-batch order of a transfer on one draw (extra: the draw's size)
-    SCRATCH = ("torch", 3)  # the scratch control: its initialisation and its sample order
+    SCRATCH = ("torch", 3)  # the scratch control's initialisation
+    SCRATCH_ORDER = ("torch", 7)  # the scratch control's sample order (its own stream, not its initialisation's seed)
     RANDOM_PRUNING = ("torch", 4)  # the random control's choice of neurons
     NEW_HEAD = ("torch", 5)  # the fresh output layer of the transfer to another task
 

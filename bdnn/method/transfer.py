@@ -132,7 +132,7 @@ def prepare(kind: str, start: Start, log: Log | None = None) -> tuple[PrunableML
     elif kind == "unpruned_epochs":  # same initialisation and sample order as the develop run
         model = train_for(start.initial(), data.train, training, epochs, torch_generator(start.seed, Stream.ORDER), kind)
     elif kind == "scratch":  # never saw the 1000-unit training: its own initialisation and order
-        model = train_for(scratch_network(start), data.train, training, epochs, torch_generator(start.seed, Stream.SCRATCH), kind)
+        model = train_for(scratch_network(start), data.train, training, epochs, torch_generator(start.seed, Stream.SCRATCH_ORDER), kind)
     else:
         model, iterations = random_pruned(start)
         epochs = developed_epochs(training, iterations)

@@ -31,7 +31,8 @@ METHOD_KEYS = (
 # (not only a setting) bumps its part here, so that its jobs run anew under new keys beside the
 # old results instead of mixing with them. A part at version 1 is left out of the hash (so keys
 # made before versions existed stay valid). History: transfer 2 = the record schedule
-# (transfer.records) and the test error recorded only at epoch ends.
+# (transfer.records), the test error recorded only at epoch ends, and the scratch control's
+# sample order from its own stream (Stream.SCRATCH_ORDER; its initialisation keeps SCRATCH).
 CODE_VERSIONS = {"method": 1, "transfer": 2, "task_transfer": 1, "study": 1}
 
 
