@@ -339,7 +339,7 @@ def test_settings_keys_are_pinned():
         "dc81df7285",
         "9ccbe09fbb",
     )
-    assert settings_key(load_config(REPO / "config" / "config.yaml", REPO / "config" / "study.yaml"), "study") == "30c36e9f9d"
+    assert settings_key(load_config(REPO / "config" / "config.yaml", REPO / "config" / "study.yaml"), "study") == "2bda31f386"
 
 
 def test_a_code_version_moves_the_keys_of_its_part_only(monkeypatch):

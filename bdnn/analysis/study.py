@@ -23,9 +23,6 @@ CLAIMS = {
     "claim3": "3: fewer classes, smaller",
 }
 MAP_COLUMNS = ["cell", "claim", "verdict", "statistic", "interval_low", "interval_high", "p", "runs", "text"]
-# The width whose mean weight E the report compares across sample counts (the recorded width
-# nearest to it): a width near the F peaks of the default runs.
-E_WIDTH = 12
 
 
 def run_table(curves: pd.DataFrame, tolerance: float, level: float) -> pd.DataFrame:
@@ -79,15 +76,16 @@ def _means(df: pd.DataFrame, col: str, by: Sequence[str] = ("classes", "samples"
 
 
 def mechanisms(
-    curves: pd.DataFrame, runs: pd.DataFrame, summaries: Sequence[Mapping[str, Any]], training: TrainingSettings
+    curves: pd.DataFrame, runs: pd.DataFrame, summaries: Sequence[Mapping[str, Any]], training: TrainingSettings, e_width: int
 ) -> dict[str, Any]:
     """The numbers the report explains the claims with: the SGD steps of a retraining phase (by
-    construction) and, measured on this cell's runs, E at the recorded width nearest E_WIDTH, the
+    construction) and, measured on this cell's runs, E at the recorded width nearest `e_width` (the
+    study key study.e_width), the
     un-pruned network's test accuracy, the epochs of initial training the network that pruning
     starts from received (under trained_start its best epoch), the sizes at the peak, the plateau
     and the trainable range, each as a mean per class subset and sample count."""
     widths = np.sort(curves["hidden"].unique())
-    width = int(widths[np.argmin(np.abs(widths - E_WIDTH))])
+    width = int(widths[np.argmin(np.abs(widths - e_width))])
     steps = {}  # by construction (bdnn.method.develop.phase_steps; tests/test_study.py counts them)
     for s in sorted(curves["samples"].unique()):
         n = training.equal_steps if training.equal_steps is not None else int(s)

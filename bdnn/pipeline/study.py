@@ -55,7 +55,7 @@ def write_cell(
     runs = run_table(curves, study["plateau_tolerance"], study["trainable_level"])
     claims = judge(runs)
     summaries = [json.loads(Path(f).read_text()) for f in summary_files]
-    mech = mechanisms(curves, runs, summaries, training_settings(cfg))
+    mech = mechanisms(curves, runs, summaries, training_settings(cfg), study["e_width"])
     write_table(curves, out["curves"])
     write_table(runs, out["runs"])
     write_json(out["cell"], cell_record(name, cell.change, cell.trained, cell.key, claims, mech, len(runs)))

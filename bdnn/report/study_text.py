@@ -53,7 +53,9 @@ def _intro(cfg: Mapping[str, Any]) -> list[str]:
         "",
         f"Thresholds fixed before any run (config keys): plateau = the pruning iterations whose F is within "
         f"{study['plateau_tolerance']} of the run's peak (`study.plateau_tolerance`); a width is trainable where A is above "
-        f"chance + {study['trainable_level']} x (the run's best A - chance) (`study.trainable_level`).",
+        f"chance + {study['trainable_level']} x (the run's best A - chance) (`study.trainable_level`). E is compared across "
+        f"sample counts at the recorded width nearest {study['e_width']} (`study.e_width`), a width chosen near the default "
+        "runs' F peaks after seeing them: it describes the mechanism, it tests nothing.",
         "",
         "## The map",
         "",
