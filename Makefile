@@ -7,7 +7,7 @@ SNAKEMAKE := $(VENV)/bin/snakemake
 # The workflow's jobs call the `bdnn` command: put the venv first on PATH.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup lint test test-fast reproduce reproduce-paper-lr study report bench lock ui
+.PHONY: setup lint test test-fast reproduce reproduce-paper-lr preview study report bench lock ui
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -40,6 +40,11 @@ reproduce: setup
 
 reproduce-paper-lr: setup
 	$(SNAKEMAKE) --cores $(CORES) --configfile config/paper-lr.yaml
+
+# A 5-minute preview of the whole pipeline (config/preview.yaml: 3 seeds, 3 sample counts) into
+# results/preview/ (figures, claims, MLflow store; `bdnn ui --config config/preview.yaml`).
+preview: setup
+	$(SNAKEMAKE) --cores $(CORES) --configfile config/preview.yaml
 
 # The study (docs/method.md, "The study"): config/study.yaml merged over config/config.yaml; reuses
 # the default runs of `make reproduce`, then rebuilds results/report.html with the study included.

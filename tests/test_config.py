@@ -16,7 +16,7 @@ def test_defaults_come_from_the_schema_and_config_yaml_sets_only_the_experiment(
     assert cfg["samples"] == [600, 1200, 2400, 4800, 9600, 19200]
     assert cfg["prune"] == {"schedule": "fraction", "fraction": 0.1, "count": 50, "min_hidden": 2, "patience": None}
     assert cfg["fitness"]["stability"] == "normalized" and cfg["fitness"]["mean_weight"] == "per_connection"
-    assert cfg["lr"] == 0.2 and cfg["initial_epochs"] == 4 and cfg["transfer"]["records"] == 24
+    assert cfg["lr"] == 0.2 and cfg["initial_epochs"] == 4 and cfg["transfer"]["log_every"] == 100
     assert set(yaml.safe_load((REPO / "config" / "config.yaml").read_text())) == {"samples", "classes", "seeds"}
     paper = load_config(REPO / "config" / "config.yaml", REPO / "config" / "paper-lr.yaml")
     assert paper["lr"] == 1.0 and paper["results_dir"] == "results/paper-lr" and paper["figures_dir"] == "figures/paper-lr"
@@ -318,7 +318,7 @@ def test_typed_settings_are_built_from_the_schemas_defaults():
     assert (s.training.initial_epochs, s.training.retrain_epochs, s.training.equal_steps, s.training.trained_start) == (4, 1, None, None)
     assert dataclasses.asdict(s.prune) == {k: cfg["prune"][k] for k in ("schedule", "fraction", "count", "min_hidden", "patience")}
     assert dataclasses.asdict(s.fitness) == {k: cfg["fitness"][k] for k in ("alpha", "beta", "gamma", "stability", "mean_weight")}
-    assert dataclasses.asdict(transfer_settings(cfg)) == {"epochs": 5, "max_epochs": 50, "records": 24, "log_every": None}
+    assert dataclasses.asdict(transfer_settings(cfg)) == {"epochs": 5, "max_epochs": 50, "records": None, "log_every": 100}
     ts = develop_settings(validate_config({"trained_start": {}})).training.trained_start
     assert (ts.patience, ts.max_epochs) == (3, 50)
     for cls in (type(s), type(s.network), type(s.training), type(s.prune), type(s.fitness), type(ts)):
@@ -331,8 +331,8 @@ def test_settings_keys_are_pinned():
     cfg, test = load_config(REPO / "config" / "config.yaml"), load_config(REPO / "config" / "test.yaml")
     assert (settings_key(cfg), settings_key(cfg, "transfer"), settings_key(cfg, "transfer", "task_transfer")) == (
         "972b89271d",
-        "ee00457ec7",
-        "33f7710892",
+        "8a5f9d2370",
+        "8848d81c14",
     )
     assert (settings_key(test), settings_key(test, "transfer"), settings_key(test, "transfer", "task_transfer")) == (
         "2b503fa7be",
