@@ -95,7 +95,7 @@ def claim1(big: pd.DataFrame) -> Claim:
     k = int(table.to_numpy().sum())
     text = (
         f"{k} of {n * runs} runs ({k / (n * runs):.0%}) peak inside the curve; mean share over {n} seeds {test.estimate:.2f}, "
-        f"interval {_bounds(test)}, {describe(test)} (S's own peak: {big['S_interior'].mean():.0%})"
+        f"interval {_bounds(test, '.2f')}, {describe(test)} (S's own peak: {big['S_interior'].mean():.0%})"
     )
     return Claim(verdict, test.estimate, _interval(test), test.p_up, text, n, 0, test.p_down, test.p_min)
 
