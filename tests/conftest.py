@@ -85,7 +85,7 @@ def tiny_cfg():
             "samples": [100],
             "seeds": [0],
             "prune": {"fraction": 0.2, "min_hidden": 2},
-            "transfer": {"samples": 200, "new_samples": [100], "epochs": 1, "max_epochs": 2, "records": 8, "log_every": None},
+            "transfer": {"samples": 200, "new_samples": [100], "epochs": 1, "max_epochs": 2, "records": None, "log_every": 5},
         }
     )
 

@@ -112,8 +112,12 @@ def test_claim4_comparison_rule_and_interval(n):
         assert coverage >= COVERAGE
         if dist in SYMMETRIC:
             assert wrong_holds <= TOLERANCE and wrong_fails <= TOLERANCE
-        assert (rules.comparison(null[:AGREE]) == rules.comparison_interval(null[:AGREE])).all()
-        assert (rules.comparison(null[:AGREE] + 1) == rules.comparison_interval(null[:AGREE] + 1)).all()
+        for x, truth in ((null[:AGREE], 0.0), (null[:AGREE] + 1, 1.0)):
+            assert (rules.comparison(x) == rules.comparison_interval(x)).all()
+            low, high = hartigan_interval(x)
+            assert (((low <= truth) & (high >= truth)) == accepts(x, truth)).all()
+        if n < 6:  # the floor: no verdict at all below 6 seeds
+            assert wrong_holds == wrong_fails == power == 0.0
 
 
 @pytest.mark.parametrize("n", SEEDS)
@@ -158,8 +162,11 @@ def test_claim2_rule_and_interval(n):
                  f"coverage {min(cover):.3f}, holds at a rise of 1 SD {power:.3f} (mean per-seed Spearman {truth:+.2f})")  # fmt: skip
             assert min(cover) >= COVERAGE, (dist, rho, cover)
             assert wrong_holds <= TOLERANCE and wrong_fails <= TOLERANCE  # exact: ranks within a seed are exchangeable
-            for x in (null, trend):
+            for x, t in ((null, 0.0), (trend, truth)):
                 assert (rules.claim2(COUNTS, x[:AGREE]) == rules.claim2_interval(COUNTS, x[:AGREE])).all()
+                rho = rules.seed_spearmans(COUNTS, x[:AGREE])
+                low, high = hartigan_interval(rho)
+                assert (((low <= t) & (high >= t)) == accepts(rho, t)).all()
 
 
 # ---------------------------------------------------------------------------------------------

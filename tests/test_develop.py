@@ -3,6 +3,7 @@ NaN detection, checkpoints, transfer."""
 
 import dataclasses
 import json
+import math
 import pickle
 
 import pytest
@@ -10,9 +11,10 @@ import torch
 from conftest import develop_run, initial, start_of
 
 from bdnn.data.tasks import classes_test_split, make_task, new_samples, task_draws
+from bdnn.method.settings import TransferSettings
 from bdnn.method.sgd import NumericalError, Tensors
 from bdnn.method.streams import Stream, stream_seed
-from bdnn.method.transfer import new_head, prepare, run_task_transfer, run_transfer
+from bdnn.method.transfer import new_head, prepare, record_steps, run_task_transfer, run_transfer
 from bdnn.pipeline.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from bdnn.pipeline.layout import CURVE_COLUMNS, NETWORKS, TIMING_COLUMNS
 
@@ -163,14 +165,28 @@ def test_transfer_of_each_network_records_errors_and_what_it_received(mnist, tin
     for kind, r in out.items():
         assert {row["network"] for row in r.rows} == {kind}
         assert [row["step"] for row in r.rows if row["new_samples"] == 100] == [0, 5, 10]  # 10 steps, logged every 5
-        assert all(0.0 <= row["error_new"] <= 1.0 and 0.0 <= row["error_test"] <= 1.0 for row in r.rows)
+        assert all(0.0 <= row["error_new"] <= 1.0 for row in r.rows)
+        # the test error at step 0 and at epoch ends (10 steps an epoch) only
+        assert [math.isnan(row["error_test"]) for row in r.rows if row["new_samples"] == 100] == [False, True, False]
         draw = r.summary["draws"]["100"]
         errors = [row for row in r.rows if row["new_samples"] == 100]
-        assert draw["final_error_new"] == errors[-1]["error_new"] and draw["best_error_test"] == min(e["error_test"] for e in errors)
+        assert draw["final_error_new"] == errors[-1]["error_new"] and draw["final_error_test"] == errors[-1]["error_test"]
+        assert draw["best_error_test"] == min(errors[0]["error_test"], errors[-1]["error_test"])
         json.dumps(r.summary)
     # the same sample order and draws for every network: the pruned network's curve does not depend on the job
     again = run_transfer("pruned", start, draws)
     assert again.rows == out["pruned"].rows
+
+
+def test_record_steps_by_hand():
+    """Geometric: round(geomspace(1, 20, 4)) = 1, 3, 7, 20, with step 0 and the epoch ends 10, 20;
+    every 4 mini-batches of each 10-step epoch: 4, 8 and 14, 18, with 0, 10, 20."""
+    geometric = TransferSettings(epochs=2, max_epochs=1, records=4, log_every=None)
+    assert sorted(record_steps(geometric, 10)) == [0, 1, 3, 7, 10, 20]
+    every = TransferSettings(epochs=2, max_epochs=1, records=None, log_every=4)
+    assert sorted(record_steps(every, 10)) == [0, 4, 8, 10, 14, 18, 20]
+    with pytest.raises(ValueError, match="records or log_every"):
+        record_steps(TransferSettings(epochs=1, max_epochs=1, records=None, log_every=None), 10)
 
 
 def test_controls_scratch_and_random_are_what_they_claim(mnist, tiny_cfg):

@@ -88,6 +88,14 @@ def test_holm_by_hand():
     assert with_seed_floor("holds", 5) == "inconclusive (n < 6)" and with_seed_floor("fails", 6) == "fails"
 
 
+def test_rules_beyond_the_exact_limit_use_the_same_monte_carlo_subsets():
+    from bdnn.analysis import rules
+
+    d = np.random.default_rng(9).normal(0.9, 1.0, (3, 17))
+    assert (rules.comparison(d) == rules.comparison_interval(d)).all()
+    assert [mean_test(row).direction() for row in d] == rules.comparison(d).tolist()
+
+
 def test_monte_carlo_sign_flip_agrees_with_exact_enumeration():
     d = np.random.default_rng(6).normal(0.3, 1.0, 17)  # 17 > the exact limit: Monte Carlo
     signs = np.array(list(itertools.product((1.0, -1.0), repeat=len(d))))
@@ -135,6 +143,18 @@ def test_claim3_clear_none_and_reversed():
     same = claim3(big, _peaks(lambda s: 30, rng, 5, noise=0.0))
     assert same.verdict == "inconclusive" and same.p > 0.025 and same.p_reverse > 0.025
     assert claim3(big, _peaks(lambda s: 40, rng, 5)).verdict == "fails"
+
+
+def test_claim3_lists_the_seeds_it_tests_and_one_smaller_subset():
+    rng = np.random.default_rng(12)
+    big, small = _peaks(lambda s: 30, rng), _peaks(lambda s: 20, rng, 5)
+    small = small[~((small.seed == 7) & (small.samples == 1200))]  # seed 7 misses one count: left out everywhere
+    small.loc[small.seed == 7, "hidden"] = 500  # would swamp the listed means if it were kept
+    c = claim3(big, small)
+    assert c.verdict == "holds" and c.n == 7 and "600: 2" in c.text and "500" not in c.text
+    two = pd.concat([small.assign(classes="0-4"), _peaks(lambda s: 60, rng, 5).assign(classes="5-9")])
+    c = claim3(big.assign(classes="0-9"), two)
+    assert c.verdict == "holds" and "subset 0-4" in c.text
 
 
 def test_claim1_share_rule():

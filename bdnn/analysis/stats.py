@@ -85,8 +85,9 @@ def _subset_matrix(n: int) -> np.ndarray:
 
 def _tolerance(d: np.ndarray) -> np.ndarray:
     """Per row: subset sums within this of zero are ties (sums of decimals are not exact, and a
-    tie such as sizes that differ by whole neurons must be a tie for the test and interval alike)."""
-    return 1e-9 * np.maximum(1.0, np.abs(d).max(axis=-1)) * d.shape[-1]
+    tie such as sizes that differ by whole neurons must be a tie for the test and interval alike);
+    relative to the row's largest magnitude, so tiny values keep their signs."""
+    return 1e-9 * np.abs(d).max(axis=-1) * d.shape[-1]
 
 
 def flip_counts(d: np.ndarray) -> np.ndarray:
@@ -118,16 +119,15 @@ def _random_subsets(n: int, rng: np.random.Generator) -> np.ndarray:
 
 def sign_flip_p(d: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per row: the one-sided sign-flip p-values of "mean > 0" and of "mean < 0" (exact up to
-    EXACT_MAX_N columns; beyond, over MONTE_CARLO_SUBSETS random subsets, observed pattern counted,
-    floor 1/(B+1))."""
+    EXACT_MAX_N columns; beyond, over MONTE_CARLO_SUBSETS random subsets drawn from `rng`, default
+    a generator seeded 0, observed pattern counted, floor 1/(B+1))."""
     d = np.atleast_2d(np.asarray(d, np.float64))
     n = d.shape[1]
     if n == 0:
         raise ValueError("sign-flip test of no values")
     if n <= EXACT_MAX_N:
         return flip_counts(d) / 2**n, flip_counts(-d) / 2**n
-    if rng is None:
-        raise ValueError(f"a sign-flip test of more than {EXACT_MAX_N} values needs a random generator")
+    rng = rng if rng is not None else np.random.default_rng(0)  # the same subsets as hartigan_interval's default
     sums = d @ _random_subsets(n, rng).T
     tol = _tolerance(d)[:, None]
     b = MONTE_CARLO_SUBSETS
@@ -148,8 +148,7 @@ def hartigan_interval(
     if n <= EXACT_MAX_N:
         masks, total = _subset_matrix(n)[1:], 2**n
     else:
-        if rng is None:
-            raise ValueError(f"an interval over more than {EXACT_MAX_N} values needs a random generator")
+        rng = rng if rng is not None else np.random.default_rng(0)
         masks, total = _random_subsets(n, rng), MONTE_CARLO_SUBSETS + 1
     k = math.floor(alpha * total)
     if k == 0:
@@ -262,7 +261,7 @@ def share_p(shares: np.ndarray, runs_per_seed: int, threshold: float) -> tuple[n
     gap = s.mean(axis=1) - threshold
     sd = s.std(axis=1, ddof=1) / math.sqrt(n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z_t = np.where(sd > 0, gap / np.where(sd > 0, sd, 1.0), np.sign(gap) * np.inf)
+        z_t = np.where(sd > 0, gap / np.where(sd > 0, sd, 1.0), np.where(gap == 0, 0.0, np.sign(gap) * np.inf))
     z_w = gap / math.sqrt(threshold * (1 - threshold) / (n * runs_per_seed))
 
     def sf(z: float) -> float:

@@ -118,7 +118,7 @@ def claim2(big: pd.DataFrame, what: str = "size at the peak", cap: float | None 
         keep = capped[capped < 0.5].index
         k = table.shape[1] - len(keep)
         censored_note = f"; censored at {k} of {table.shape[1]} counts (half or more of the seeds at {cap:g})" if k else ""
-        if len(keep) < 4:
+        if k and len(keep) < 4:
             return Claim(f"n/a (censored at {k} of {table.shape[1]} counts)", None, None, None,
                          f"half or more of the seeds reach the cap of {cap:g} at {k} of {table.shape[1]} counts", len(table))  # fmt: skip
         table = table[keep]
@@ -143,11 +143,17 @@ def claim3(big: pd.DataFrame, small: pd.DataFrame) -> Claim:
     sign-flip test of the per-seed mean over counts of (big minus small), each way."""
     if not len(small):
         return Claim("n/a", None, None, None, "no subset with fewer classes in the config")
+    subset_note = ""
+    if "classes" in small and small["classes"].nunique() > 1:  # one smaller subset: the first of the config's
+        first = small["classes"].iloc[0]
+        subset_note = f" (subset {first}; the other smaller subsets are not compared)"
+        small = small[small["classes"] == first]
     pairs = big.merge(small, on=["samples", "seed"], suffixes=("_big", "_small"))
     diff = _seed_table(pairs.assign(hidden=pairs["hidden_big"] - pairs["hidden_small"]), "hidden")
     counts = diff.shape[1]
     if counts < 2:  # "every count, or all but one" needs at least two counts to say anything
         return Claim("n/a", None, None, None, f"needs at least two sample counts run for both subsets (have {counts})")
+    pairs = pairs[pairs["seed"].isin(diff.index)]  # the seeds the rule uses: those run at every count
     big_mean, small_mean = pairs.groupby("samples")["hidden_big"].mean(), pairs.groupby("samples")["hidden_small"].mean()
     d = diff.to_numpy(float)
     wins = int((d.mean(axis=0) > 0).sum())
@@ -164,6 +170,7 @@ def claim3(big: pd.DataFrame, small: pd.DataFrame) -> Claim:
         f"smaller at {wins} of {counts} sample counts{miss}; mean per-seed difference {test.estimate:+.1f} neurons, "
         f"interval {_bounds(test, '+.1f')}, {describe(test)} (reverse p = {format_p(test.p_down, test)}); "
         + ", ".join(f"{s}: {small_mean[s]:.1f} vs {big_mean[s]:.1f}" for s in big_mean.index)
+        + subset_note
     )
     return Claim(verdict, float(test.estimate), _interval(test), test.p_up, text, n, 0, test.p_down, test.p_min)
 
@@ -202,7 +209,9 @@ def claim4(transfer_summary: pd.DataFrame) -> tuple[Claim, dict[str, dict[int, C
     """Claim 4 against every control and draw (claim4_control), and as a whole: it holds only where
     it holds against every control for both draws; it fails where Holm's procedure over every
     comparison (control x draw) rejects one in the other direction at ALPHA; inconclusive
-    otherwise (rules.claim4 on the same tests)."""
+    otherwise. The rule of rules.claim4, applied here to tests whose seeds may differ (a control
+    that missed its target leaves seeds out): a comparison with fewer than MIN_SEEDS seeds cannot
+    hold, and cannot reach Holm's first step either."""
     ts = transfer_summary
     if not len(ts) or "pruned" not in set(ts["network"]):
         return Claim("n/a", None, None, None, "no transfer results"), {}
@@ -219,9 +228,9 @@ def claim4(transfer_summary: pd.DataFrame) -> tuple[Claim, dict[str, dict[int, C
         return Claim("n/a", None, None, None, "no control was transferred"), per
     n_min = min(c.n or 0 for _, c in tested)
     adjusted = holm_adjusted(np.array([c.p_reverse for _, c in tested]))
-    holds = all(c.p <= ALPHA for _, c in tested) and len(tested) == sum(len(d) for d in per.values())
+    holds = all(c.verdict == word(1) for _, c in tested) and len(tested) == sum(len(d) for d in per.values())
     fails = bool((adjusted <= ALPHA).any())
-    overall = with_seed_floor(word(-1 if fails else (1 if holds else 0)), n_min)
+    overall = word(-1) if fails else (word(1) if holds else with_seed_floor(INCONCLUSIVE, n_min))
     summary = "; ".join(
         f"{name}: {c.verdict} (p = {c.p:.3g}, reverse Holm-adjusted {a:.3g})" for (name, c), a in zip(tested, adjusted, strict=True)
     )
