@@ -30,6 +30,7 @@ import pandas as pd
 import yaml
 
 from bdnn.method.transfer import curve_area
+from benchmarks.sweep import read_jobs
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -53,10 +54,7 @@ def run_both() -> None:
 
 def seconds(results: Path, key: str) -> float:
     """Total seconds of the transfer jobs of one key (their Snakemake benchmark files)."""
-    total = 0.0
-    for tsv in (results / "benchmarks" / "transfer" / key).rglob("*.tsv"):
-        total += float(tsv.read_text().splitlines()[1].split("\t")[0])
-    return total
+    return sum(job.seconds for job in read_jobs(results / "benchmarks" / "transfer" / key))
 
 
 def curves(results: Path, key: str) -> pd.DataFrame:

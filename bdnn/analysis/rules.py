@@ -101,14 +101,44 @@ def comparison_interval(differences: np.ndarray) -> np.ndarray:
     return _floor(_directions(low > 0, high < 0), np.shape(differences)[-1])
 
 
+def whole(p_up: np.ndarray, p_down: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
+    """Claim 4 as a whole from its m comparisons' one-sided p-values (..., m): holds where every
+    comparison holds (an intersection-union test), fails where Holm's procedure over the m tests
+    in the other direction rejects any, inconclusive otherwise. A comparison with too few seeds
+    to hold comes in with p_up = 1."""
+    holds = (np.asarray(p_up) <= alpha).all(axis=-1)
+    fails = holm(p_down, alpha).any(axis=-1)
+    return _directions(holds & ~fails, fails)
+
+
 def claim4(differences: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
-    """Claim 4 as a whole over m comparisons, differences (R, n, m): holds where every comparison
-    holds (an intersection-union test), fails where Holm's procedure over the m tests in the
-    other direction rejects any, inconclusive otherwise."""
+    """Claim 4 as a whole over m comparisons with the same seeds, differences (R, n, m): `whole`
+    on the comparisons' sign-flip tests."""
     d = np.asarray(differences, np.float64)
     r, n, m = d.shape
     flat = np.moveaxis(d, -1, 1).reshape(r * m, n)  # (R m, n): one row per comparison
     p_up, p_down = (p.reshape(r, m) for p in sign_flip_p(flat))
-    holds = (p_up <= alpha).all(axis=-1)
-    fails = holm(p_down, alpha).any(axis=-1)
-    return _floor(_directions(holds & ~fails, fails), n)
+    return _floor(whole(p_up, p_down, alpha), n)
+
+
+MIN_COUNTS = 4  # a censored trend is read on at least this many uncensored counts
+
+
+def uncensored(sizes: np.ndarray, cap: float) -> np.ndarray:
+    """Per replication, the counts (K) that are not censored: fewer than half of the seeds at the
+    cap. sizes (R, n, K) -> bool (R, K)."""
+    return (np.asarray(sizes) >= cap).mean(axis=-2) < 0.5
+
+
+def claim2_censored(counts: np.ndarray, sizes: np.ndarray, cap: float, alpha: float = ALPHA) -> np.ndarray:
+    """Claim 2 on a statistic capped at `cap` (the widest trainable width of claim 2'): censored
+    counts dropped, the rest read by `claim2` with the median as centre (capped values tie at the
+    top); 0 (n/a) where any count was censored and fewer than MIN_COUNTS remain."""
+    s = np.asarray(sizes, np.float64)
+    keep = uncensored(s, cap)
+    out = np.zeros(len(s), dtype=int)
+    for mask in np.unique(keep, axis=0):  # replications censored alike are read together
+        rows = (keep == mask).all(axis=-1)
+        if mask.all() or mask.sum() >= MIN_COUNTS:
+            out[rows] = claim2(np.asarray(counts)[mask], s[rows][:, :, mask], "median", alpha)
+    return out

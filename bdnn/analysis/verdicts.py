@@ -16,7 +16,6 @@ from bdnn.analysis import rules
 from bdnn.analysis.peaks import run_peaks
 from bdnn.analysis.rules import THRESHOLD
 from bdnn.analysis.stats import (
-    ALPHA,
     INCONCLUSIVE,
     MIN_SEEDS,
     Test,
@@ -111,25 +110,24 @@ def claim2(big: pd.DataFrame, what: str = "size at the peak", cap: float | None 
     if table.shape[1] < 2:
         return Claim("n/a", None, None, None, "needs at least two sample counts")
     censored_note = ""
-    centre = "mean"
-    if cap is not None:
-        centre = "median"
-        capped = (table >= cap).mean(axis=0)
-        keep = capped[capped < 0.5].index
-        k = table.shape[1] - len(keep)
-        censored_note = f"; censored at {k} of {table.shape[1]} counts (half or more of the seeds at {cap:g})" if k else ""
-        if k and len(keep) < 4:
-            return Claim(f"n/a (censored at {k} of {table.shape[1]} counts)", None, None, None,
-                         f"half or more of the seeds reach the cap of {cap:g} at {k} of {table.shape[1]} counts", len(table))  # fmt: skip
-        table = table[keep]
-    counts = np.asarray(table.columns, float)
-    sizes = table.to_numpy(float)
-    per_seed = rules.seed_spearmans(counts, sizes[None, :, :])[0]
+    counts, sizes = np.asarray(table.columns, float), table.to_numpy(float)
+    if cap is None:
+        centre, direction = "mean", int(rules.claim2(counts, sizes[None])[0])
+    else:
+        centre, direction = "median", int(rules.claim2_censored(counts, sizes[None], cap)[0])
+        keep = rules.uncensored(sizes[None], cap)[0]
+        k, total = int((~keep).sum()), len(keep)
+        censored_note = f"; censored at {k} of {total} counts (half or more of the seeds at {cap:g})" if k else ""
+        if k and keep.sum() < rules.MIN_COUNTS:
+            return Claim(f"n/a (censored at {k} of {total} counts)", None, None, None,
+                         f"half or more of the seeds reach the cap of {cap:g} at {k} of {total} counts", len(table))  # fmt: skip
+        counts, sizes = counts[keep], sizes[:, keep]
+    per_seed = rules.seed_spearmans(counts, sizes[None])[0]
     middle = np.median(sizes, axis=0) if centre == "median" else sizes.mean(axis=0)
     rho = spearman(counts, middle)
     test = mean_test(per_seed)
     n = len(table)
-    verdict = with_seed_floor(word(int(rules.claim2(counts, sizes[None, :, :], centre)[0])), n)
+    verdict = with_seed_floor(word(direction), n)
     listing = ", ".join(f"{int(c)}: {v:.1f}" for c, v in zip(counts, middle, strict=True))
     text = (
         f"Spearman of the {centre}s {rho:+.2f} (needs >= {THRESHOLD}); mean per-seed Spearman {test.estimate:+.2f}, "
@@ -209,9 +207,8 @@ def claim4(transfer_summary: pd.DataFrame) -> tuple[Claim, dict[str, dict[int, C
     """Claim 4 against every control and draw (claim4_control), and as a whole: it holds only where
     it holds against every control for both draws; it fails where Holm's procedure over every
     comparison (control x draw) rejects one in the other direction at ALPHA; inconclusive
-    otherwise. The rule of rules.claim4, applied here to tests whose seeds may differ (a control
-    that missed its target leaves seeds out): a comparison with fewer than MIN_SEEDS seeds cannot
-    hold, and cannot reach Holm's first step either."""
+    otherwise: rules.whole on the comparisons' tests, whose seeds may differ (a control that missed
+    its target leaves seeds out; a comparison with fewer than MIN_SEEDS seeds cannot hold)."""
     ts = transfer_summary
     if not len(ts) or "pruned" not in set(ts["network"]):
         return Claim("n/a", None, None, None, "no transfer results"), {}
@@ -228,9 +225,12 @@ def claim4(transfer_summary: pd.DataFrame) -> tuple[Claim, dict[str, dict[int, C
         return Claim("n/a", None, None, None, "no control was transferred"), per
     n_min = min(c.n or 0 for _, c in tested)
     adjusted = holm_adjusted(np.array([c.p_reverse for _, c in tested]))
-    holds = all(c.verdict == word(1) for _, c in tested) and len(tested) == sum(len(d) for d in per.values())
-    fails = bool((adjusted <= ALPHA).any())
-    overall = word(-1) if fails else (word(1) if holds else with_seed_floor(INCONCLUSIVE, n_min))
+    # a comparison too small to hold cannot hold; nor can the whole where a control was never tested
+    p_up = np.array([c.p if (c.n or 0) >= MIN_SEEDS else 1.0 for _, c in tested])
+    direction = int(rules.whole(p_up, np.array([c.p_reverse for _, c in tested])))
+    if direction == 1 and len(tested) < sum(len(d) for d in per.values()):
+        direction = 0
+    overall = word(direction) if direction else with_seed_floor(INCONCLUSIVE, n_min)
     summary = "; ".join(
         f"{name}: {c.verdict} (p = {c.p:.3g}, reverse Holm-adjusted {a:.3g})" for (name, c), a in zip(tested, adjusted, strict=True)
     )
