@@ -16,7 +16,7 @@ def test_defaults_come_from_the_schema_and_config_yaml_sets_only_the_experiment(
     assert cfg["samples"] == [600, 1200, 2400, 4800, 9600, 19200]
     assert cfg["prune"] == {"schedule": "fraction", "fraction": 0.1, "count": 50, "min_hidden": 2, "patience": None}
     assert cfg["fitness"]["stability"] == "normalized" and cfg["fitness"]["mean_weight"] == "per_connection"
-    assert cfg["lr"] == 0.2 and cfg["initial_epochs"] == 4 and cfg["transfer"]["log_every"] == 100
+    assert cfg["lr"] == 0.2 and cfg["initial_epochs"] == 4 and cfg["transfer"]["records"] == 48 and cfg["transfer"]["log_every"] is None
     assert set(yaml.safe_load((REPO / "config" / "config.yaml").read_text())) == {"samples", "classes", "seeds"}
     paper = load_config(REPO / "config" / "config.yaml", REPO / "config" / "paper-lr.yaml")
     assert paper["lr"] == 1.0 and paper["results_dir"] == "results/paper-lr" and paper["figures_dir"] == "figures/paper-lr"
@@ -318,9 +318,9 @@ def test_typed_settings_are_built_from_the_schemas_defaults():
     assert (s.training.initial_epochs, s.training.retrain_epochs, s.training.equal_steps, s.training.trained_start) == (4, 1, None, None)
     assert dataclasses.asdict(s.prune) == {k: cfg["prune"][k] for k in ("schedule", "fraction", "count", "min_hidden", "patience")}
     assert dataclasses.asdict(s.fitness) == {k: cfg["fitness"][k] for k in ("alpha", "beta", "gamma", "stability", "mean_weight")}
-    assert dataclasses.asdict(transfer_settings(cfg)) == {"epochs": 5, "max_epochs": 50, "records": None, "log_every": 100}
+    assert dataclasses.asdict(transfer_settings(cfg)) == {"epochs": 5, "max_epochs": 50, "records": 48, "log_every": None}
     ts = develop_settings(validate_config({"trained_start": {}})).training.trained_start
-    assert (ts.patience, ts.max_epochs) == (3, 50)
+    assert (ts.patience, ts.max_epochs, ts.min_steps) == (3, 50, 0)
     for cls in (type(s), type(s.network), type(s.training), type(s.prune), type(s.fitness), type(ts)):
         assert all(f.default is dataclasses.MISSING for f in dataclasses.fields(cls)), cls  # no defaults beside the schema's
     assert schema_enum("fitness", "stability") == STABILITY_MODES and schema_enum("fitness", "mean_weight") == MEAN_WEIGHT_MODES
@@ -331,15 +331,15 @@ def test_settings_keys_are_pinned():
     cfg, test = load_config(REPO / "config" / "config.yaml"), load_config(REPO / "config" / "test.yaml")
     assert (settings_key(cfg), settings_key(cfg, "transfer"), settings_key(cfg, "transfer", "task_transfer")) == (
         "972b89271d",
-        "8a5f9d2370",
-        "8848d81c14",
+        "5a5be9051a",
+        "ab1520c8ea",
     )
     assert (settings_key(test), settings_key(test, "transfer"), settings_key(test, "transfer", "task_transfer")) == (
         "2b503fa7be",
         "dc81df7285",
         "9ccbe09fbb",
     )
-    assert settings_key(load_config(REPO / "config" / "config.yaml", REPO / "config" / "study.yaml"), "study") == "2bda31f386"
+    assert settings_key(load_config(REPO / "config" / "config.yaml", REPO / "config" / "study.yaml"), "study") == "6d1e114da9"
 
 
 def test_a_code_version_moves_the_keys_of_its_part_only(monkeypatch):

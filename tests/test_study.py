@@ -67,7 +67,7 @@ def test_cells_are_one_change_each_and_weights_reuse_the_default_runs():
         assert by[name].key == base and not by[name].trained
     assert by["A+E"].config["fitness"] == {**cfg["fitness"], "alpha": 1, "beta": 0, "gamma": 1}
     assert by["equal-steps"].config["equal_steps"] == 19200 and by["paper-lr"].config["lr"] == 1.0
-    assert by["trained-start"].config["trained_start"] == {"patience": 3, "max_epochs": 50}
+    assert by["trained-start"].config["trained_start"] == {"patience": 5, "max_epochs": 50, "min_steps": 3000}
     assert by["validation"].config["fitness"]["eval_split"] == "validation"
     trained = [c.key for c in by.values() if c.trained]
     assert len(set(trained)) == 4 and base not in trained
@@ -154,10 +154,13 @@ def test_equal_steps_of_the_own_count_is_training_by_epochs(mnist, tiny_cfg):
     assert strip(by_steps) == strip(by_epochs)
 
 
-@pytest.mark.parametrize(("patience", "max_epochs"), [(1, 6), (2, 6), (6, 3)])
-def test_trained_start_stops_on_validation_and_keeps_its_best_epoch(mnist, tiny_cfg, patience, max_epochs):
+@pytest.mark.parametrize(("patience", "max_epochs", "min_steps"), [(1, 6, 0), (2, 6, 0), (6, 3, 0), (1, 8, 50), (2, 8, 71)])
+def test_trained_start_stops_on_validation_and_keeps_its_best_epoch(mnist, tiny_cfg, patience, max_epochs, min_steps):
+    """Replayed by hand: patience stops the phase only once min_steps SGD steps are done (100
+    samples in batches of 10: 10 steps an epoch, so min_steps 50 allows a stop from epoch 5, 71
+    from epoch 8)."""
     task = make_task(mnist, list(range(10)), 100, seed=0, validation_size=100)
-    cfg = {**tiny_cfg, "lr": 0.3, "trained_start": {"patience": patience, "max_epochs": max_epochs}}
+    cfg = {**tiny_cfg, "lr": 0.3, "trained_start": {"patience": patience, "max_epochs": max_epochs, "min_steps": min_steps}}
     train_d, val_d = Tensors.of(*task.train.arrays(), 10), Tensors.of(*task.validation.arrays(), 10)
     # replay epoch by epoch: the validation accuracy after each, and the rule's stop
     replay, gen, accs = initial(task, cfg, 0), torch_generator(0, Stream.ORDER), []
@@ -165,8 +168,9 @@ def test_trained_start_stops_on_validation_and_keeps_its_best_epoch(mnist, tiny_
         train(replay, train_d, cfg["lr"], cfg["batch_size"], 1, gen, "replay")
         accs.append(evaluate(replay, val_d)[0])
         best = int(np.argmax(accs))  # first argmax
-        if len(accs) - 1 - best >= patience:
+        if len(accs) - 1 - best >= patience and len(accs) * 10 >= min_steps:
             break
+    assert min_steps == 0 or len(accs) * 10 >= min_steps or len(accs) == max_epochs
     model = initial(task, cfg, 0)
     _, epoch = train_until_plateau(model, train_d, val_d, training_settings(cfg), torch_generator(0, Stream.ORDER))
     assert epoch == best + 1 and evaluate(model, val_d)[0] == accs[best]

@@ -83,8 +83,9 @@ def train_until_plateau(
     model: PrunableMLP, train_data: Tensors, val_data: Tensors, training: TrainingSettings, gen: torch.Generator
 ) -> tuple[tuple[float, float], int]:
     """The initial phase under `trained_start`: one epoch at a time until the validation accuracy
-    has not improved for `patience` epochs, at most `max_epochs`; the model is left at its best
-    epoch (the first of equal accuracy). An epoch is one pass over the samples, or
+    has not improved for `patience` epochs, at most `max_epochs`, where patience stops nothing
+    before `min_steps` SGD steps (a network still at chance does not look like a plateau); the
+    model is left at its best epoch (the first of equal accuracy). An epoch is one pass over the samples, or
     ceil(equal_steps / batch_size) steps where equal_steps is set. Returns (the best epoch's
     training loss and accuracy, the best epoch's number: the epochs of initial training the
     network that pruning starts from received; training went on `patience` epochs past it)."""
@@ -92,6 +93,7 @@ def train_until_plateau(
     if ts is None:
         raise ValueError("train_until_plateau needs training.trained_start")
     best_acc, best_epoch, best_state, best_stats = -1.0, 0, None, (float("nan"), float("nan"))
+    per_epoch = phase_steps(training, 1) or steps_per_epoch(len(train_data), training.batch_size)
     for epoch in range(1, ts.max_epochs + 1):
         stats = train(
             model, train_data, training.lr, training.batch_size, 1, gen, f"initial training, epoch {epoch}", phase_steps(training, 1)
@@ -99,7 +101,7 @@ def train_until_plateau(
         acc = evaluate(model, val_data)[0]
         if acc > best_acc:
             best_acc, best_epoch, best_stats, best_state = acc, epoch, stats, _state(model)
-        elif epoch - best_epoch >= ts.patience:
+        elif epoch - best_epoch >= ts.patience and epoch * per_epoch >= ts.min_steps:
             break
     assert best_state is not None
     model.load_state_dict(best_state)

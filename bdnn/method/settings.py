@@ -21,6 +21,7 @@ class NetworkSettings:
 class TrainedStart:
     patience: int  # epochs without a better validation accuracy before the initial phase stops
     max_epochs: int  # at most this many epochs of initial training
+    min_steps: int  # SGD steps of initial training before patience may stop it (0 = from the start)
 
 
 @dataclass(frozen=True)

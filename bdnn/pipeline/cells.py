@@ -41,7 +41,8 @@ def _overrides(name: str, study: Mapping[str, Any]) -> tuple[dict[str, Any], str
     if name == "trained-start":
         ts = study["trained_start"]
         return {"trained_start": dict(ts)}, (
-            f"initial phase until the validation accuracy stops improving (patience {ts['patience']}, at most {ts['max_epochs']} epochs)"
+            f"initial phase until the validation accuracy stops improving (patience {ts['patience']} after at least"
+            f" {ts['min_steps']:,} SGD steps, at most {ts['max_epochs']} epochs)"
         )
     if name == "paper-lr":
         return {"lr": study["lr"]}, f"learning rate {study['lr']:g} (the paper's)"

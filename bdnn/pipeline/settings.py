@@ -25,7 +25,7 @@ def training_settings(cfg: Mapping[str, Any]) -> TrainingSettings:
         initial_epochs=cfg["initial_epochs"],
         retrain_epochs=cfg["retrain_epochs"],
         equal_steps=cfg["equal_steps"],
-        trained_start=None if ts is None else TrainedStart(patience=ts["patience"], max_epochs=ts["max_epochs"]),
+        trained_start=None if ts is None else TrainedStart(patience=ts["patience"], max_epochs=ts["max_epochs"], min_steps=ts["min_steps"]),
     )
 
 
