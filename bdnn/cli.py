@@ -224,6 +224,42 @@ def cmd_ui(args: argparse.Namespace) -> None:
     os.execv(sys.executable, cmd)
 
 
+def cmd_readme(args: argparse.Namespace) -> None:
+    import csv
+
+    from bdnn.pipeline.layout import published
+    from bdnn.report.readme_blocks import BlockError, render
+
+    readme, claims = Path(args.readme), Path(args.claims)
+    study = Path(args.study_map or published("figures")["study_map"])
+    for path in (readme, claims, *([study] if args.study_map else [])):
+        if not path.is_file():
+            raise BDNNError(f"no file {path}")
+    try:
+        data = json.loads(claims.read_text())
+        rows = None
+        if study.is_file():
+            with study.open(newline="") as fh:
+                rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
+        raise BDNNError(f"cannot read the results: {exc}") from None
+    text = readme.read_text()
+    try:
+        new = render(text, data, rows, (str(claims), str(study)))
+    except BlockError as exc:
+        raise BDNNError(str(exc)) from None
+    sources = f"{claims}" + (f" and {study}" if rows is not None else "")
+    if args.check:
+        if new != text:
+            sys.stderr.write(f"bdnn readme: {readme}'s generated blocks differ from {sources}: run `bdnn readme`\n")
+            raise SystemExit(1)
+        log(f"{readme}: the generated blocks match {sources}")
+        return
+    if new != text:
+        readme.write_text(new)
+    log(f"{readme}: generated blocks written from {sources}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from bdnn.cli_parser import build_parser
 

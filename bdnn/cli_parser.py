@@ -13,13 +13,14 @@ from bdnn.cli import (
     cmd_data,
     cmd_develop,
     cmd_figures,
+    cmd_readme,
     cmd_study,
     cmd_track,
     cmd_transfer,
     cmd_ui,
     cmd_validate,
 )
-from bdnn.pipeline.layout import DEVELOP_FILES, NETWORKS, TABLES, TRANSFER_FILES
+from bdnn.pipeline.layout import DEVELOP_FILES, NETWORKS, TABLES, TRANSFER_FILES, published
 
 
 def _config_flags(p: argparse.ArgumentParser) -> None:
@@ -178,4 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
                 "127.0.0.1 and print the address of its runs table; refuses when there is no store (never creates one).")  # fmt: skip
     p.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")
     p.set_defaults(func=cmd_ui)
+    p = command("readme", "write the README's generated blocks from the committed results",
+                "Rewrite the blocks between the README's `<!-- BEGIN generated: NAME -->` and `<!-- END generated: NAME -->` "
+                "markers from figures/claims.json and figures/study/claims_map.csv (the last full run's); --check changes "
+                "nothing and fails where a block differs.", config=False)  # fmt: skip
+    p.add_argument("--readme", default="README.md", metavar="FILE", help="the README (default README.md)")
+    p.add_argument("--claims", default=published("figures")["claims"], metavar="JSON", help="claims.json of the full run")
+    p.add_argument(
+        "--study-map", metavar="CSV", help=f"the study's claims_map.csv (default {published('figures')['study_map']}, where it exists)"
+    )
+    p.add_argument("--check", action="store_true", help="exit 1 where a block differs from what the results give; write nothing")
+    p.set_defaults(func=cmd_readme)
     return parser

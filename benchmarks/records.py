@@ -83,7 +83,7 @@ def _half(offset: int) -> Callable[[np.ndarray, int], set[int]]:
 
 
 CANDIDATES = {
-    "every 100 (the default)": _uniform(100),
+    "every 100 (the earlier default)": _uniform(100),
     "every 40": _uniform(40),
     "every 200": _uniform(200),
     "geometric 24": _geometric(24),

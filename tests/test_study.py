@@ -238,6 +238,8 @@ def test_tiny_study_through_snakemake(baseline, tmp_path, mnist_cache):
         assert (d["settings"] == cells_json("default")["settings"]) == (not d["trained"])
     for path in study_map_figures(work / "figures").values():
         assert Path(path).stat().st_size > 1000
+    assert (work / "figures" / "study" / "claims_map.csv").read_bytes() == Path(study_files(results)["map"]).read_bytes()
+    assert {"n", "p_reverse", "p_min"} <= set(study_map.columns) and (study_map[study_map["claim"] == "claim1"]["n"] == 2).all()
     # equal steps: every phase of every run has the 200-sample run's steps (20 at batch 10)
     eq = cells_json("equal-steps")
     assert set(eq["mechanisms"]["retrain_steps"].values()) == {20}

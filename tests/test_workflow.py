@@ -88,6 +88,8 @@ def test_figures_claims_and_logs(baseline):
     assert claims.count("**inconclusive (n < 6)**") == 4 * 3 * 2 + 1 + 1 + len(NETWORKS[1:]) * 2 + 1 + 2 * 2
     assert "## Beyond the paper: transfer to another task" in claims
     assert claims.count("n/a (not transferred)") == 3 and "mean share over 2 seeds" in claims and "smallest possible 1/4)" in claims
+    # the run's verdicts published beside its figures, byte for byte (bdnn readme reads this copy)
+    assert (work / "figures" / "claims.json").read_bytes() == (work / "results" / "claims.json").read_bytes()
     for sub in ("develop", "transfer"):
         assert list((work / "results" / "benchmarks" / sub).rglob("*.tsv")), sub
         assert list((work / "results" / "logs" / sub).rglob("*.log")), sub

@@ -22,7 +22,7 @@ CLAIMS = {
     "claim2_range": "2': trainable range grows",
     "claim3": "3: fewer classes, smaller",
 }
-MAP_COLUMNS = ["cell", "claim", "verdict", "statistic", "interval_low", "interval_high", "p", "runs", "text"]
+MAP_COLUMNS = ["cell", "claim", "verdict", "statistic", "interval_low", "interval_high", "p", "p_reverse", "p_min", "n", "runs", "text"]
 
 
 def run_table(curves: pd.DataFrame, tolerance: float, level: float) -> pd.DataFrame:
@@ -129,7 +129,7 @@ def map_rows(cell: str, claims: Mapping[str, Claim], runs: int) -> list[dict[str
         lo, hi = c.interval if c.interval is not None else (None, None)
         rows.append(
             {"cell": cell, "claim": claim, "verdict": c.verdict, "statistic": c.statistic, "interval_low": lo, "interval_high": hi,
-             "p": c.p, "runs": runs, "text": c.text}
+             "p": c.p, "p_reverse": c.p_reverse, "p_min": c.p_min, "n": c.n, "runs": runs, "text": c.text}
         )  # fmt: skip
     return rows
 

@@ -88,7 +88,7 @@ def train_until_plateau(
     model is left at its best epoch (the first of equal accuracy). An epoch is one pass over the samples, or
     ceil(equal_steps / batch_size) steps where equal_steps is set. Returns (the best epoch's
     training loss and accuracy, the best epoch's number: the epochs of initial training the
-    network that pruning starts from received; training went on `patience` epochs past it)."""
+    network that pruning starts from received; training went on at least `patience` epochs past it)."""
     ts = training.trained_start
     if ts is None:
         raise ValueError("train_until_plateau needs training.trained_start")

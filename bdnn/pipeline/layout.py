@@ -205,5 +205,11 @@ def study_cell_figures(figures: str | Path, cell: str) -> dict[str, str]:
     return out
 
 
+def published(figures: str | Path) -> dict[str, str]:
+    """The results committed beside the figures, from which `bdnn readme` writes the README's
+    generated blocks: the run's claims.json and the study's claims_map.csv."""
+    return {"claims": f"{figures}/{CLAIMS_DATA_FILE}", "study_map": f"{figures}/{STUDY_DIR}/{STUDY_FILES['map']}"}
+
+
 def study_map_figures(figures: str | Path) -> dict[str, str]:
     return {"map": f"{figures}/{STUDY_DIR}/{MAP_FIGURE}.png", "map_pdf": f"{figures}/{STUDY_DIR}/{MAP_FIGURE}.pdf"}

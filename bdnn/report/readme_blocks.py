@@ -26,7 +26,11 @@ class BlockError(ValueError):
 
 
 def _num(v: Any) -> float | None:
-    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+    """A number from JSON or CSV (None, "" and NaN are missing)."""
+    if v is None or v == "":
+        return None
+    out = float(v)
+    return out if math.isfinite(out) else None  # an infinite bound (too few seeds) is unbounded
 
 
 def format_p(p: float | None, p_min: float | None) -> str:
@@ -40,9 +44,9 @@ def format_p(p: float | None, p_min: float | None) -> str:
 
 def _interval(claim: Mapping[str, Any], scale: float, fmt: str) -> str:
     iv = claim.get("interval")
-    if not iv:
+    lo, hi = (_num(v) for v in iv) if iv else (None, None)
+    if lo is None and hi is None:  # no interval, or unbounded both ways: nothing to print
         return ""
-    lo, hi = (_num(v) for v in iv)
     one = lambda v, inf: inf if v is None else format(v * scale, fmt)  # noqa: E731
     return f" [{one(lo, '-inf')}, {one(hi, '+inf')}]"
 
@@ -50,17 +54,18 @@ def _interval(claim: Mapping[str, Any], scale: float, fmt: str) -> str:
 def verdict_cell(claim: Mapping[str, Any], scale: float = 1.0, fmt: str = ".2f", unit: str = "") -> str:
     """`**verdict**: statistic [interval], n, p (reverse p)` of one claims.json entry."""
     out = f"**{claim['verdict']}**"
-    stat = _num(claim.get("statistic"))
+    stat, n, p, p_rev, p_min = (_num(claim.get(k)) for k in ("statistic", "n", "p", "p_reverse", "p_min"))
     if stat is not None:
         out += f": {format(stat * scale, fmt)}{unit}{_interval(claim, scale, fmt)}"
-    if claim.get("n") is not None:
-        out += f", n = {claim['n']}"
-    if claim.get("p") is not None:
-        out += f", p = {format_p(claim['p'], claim.get('p_min'))}"
-        if claim.get("p_reverse") is not None:
-            out += f" (reverse {format_p(claim['p_reverse'], claim.get('p_min'))})"
-    if claim.get("left_out"):
-        out += f", {claim['left_out']} seed(s) left out"
+    if n is not None:
+        out += f", n = {int(n)}"
+    if p is not None:
+        out += f", p = {format_p(p, p_min)}"
+        if p_rev is not None:
+            out += f" (reverse {format_p(p_rev, p_min)})"
+    left_out = _num(claim.get("left_out"))
+    if left_out:
+        out += f", {int(left_out)} seed(s) left out"
     return out
 
 
@@ -102,8 +107,7 @@ def study_block(rows: Sequence[Mapping[str, Any]]) -> str:
             if r is None:
                 out.append("")
                 continue
-            entry = {**r, "interval": [r.get("interval_low"), r.get("interval_high")] if _num(r.get("interval_low")) is not None else None}
-            out.append(verdict_cell({k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in entry.items()}))
+            out.append(verdict_cell({**r, "interval": [r.get("interval_low"), r.get("interval_high")]}))
         lines.append(f"| {cell} | " + " | ".join(out) + " |")
     return "\n".join(lines)
 
@@ -114,16 +118,22 @@ def blocks(claims: Mapping[str, Any], study_rows: Sequence[Mapping[str, Any]] | 
         "claims": claims_block(claims),
         "claim4": controls_block(claims["claim4_controls"], claims["claim4"]),
     }
-    if claims.get("task_transfer_controls"):
-        out["task-transfer"] = controls_block(claims["task_transfer_controls"], claims["task_transfer"])
-    if study_rows:
+    tt = claims.get("task_transfer_controls")
+    out["task-transfer"] = controls_block(tt, claims["task_transfer"]) if tt else "(no transfer to another task in this run)"
+    if study_rows is not None:
         out["study"] = study_block(study_rows)
     return out
 
 
 def replace_blocks(text: str, new: Mapping[str, str]) -> str:
     """`text` with each named block's body between its markers replaced; a BlockError where a
-    block's markers are missing."""
+    block's markers are missing, or where the text has a block that `new` does not give (it would
+    go stale unchecked)."""
+    head, tail = BEGIN.split("{name}")
+    names = re.findall(re.escape(head) + r"([A-Za-z0-9_-]+)" + re.escape(tail), text)
+    stale = sorted(set(names) - set(new))
+    if stale:
+        raise BlockError(f"README: block {stale[0]!r} has nothing to write it from (for 'study': figures/study/claims_map.csv)")
     for name, body in new.items():
         begin, end = BEGIN.format(name=name), END.format(name=name)
         pattern = re.compile(re.escape(begin) + r"\n.*?" + re.escape(end), re.DOTALL)
@@ -131,3 +141,20 @@ def replace_blocks(text: str, new: Mapping[str, str]) -> str:
             raise BlockError(f"README: no block {name!r} (a line {begin!r}, later a line {end!r})")
         text = pattern.sub(lambda _m, b=begin, e=end, body=body: f"{b}\n{body}\n{e}", text, count=1)
     return text
+
+
+def render(text: str, claims: Mapping[str, Any], study_rows: Sequence[Mapping[str, Any]] | None, names: tuple[str, str]) -> str:
+    """The README `text` with every block written from the claims data and the study's map rows
+    (None: no study published); a one-line BlockError naming the file (`names`: the claims file's
+    and the map's) where either is not what `bdnn claims` or `bdnn study map` writes."""
+    bad = (KeyError, TypeError, ValueError, AttributeError)
+    try:
+        made = blocks(claims, None)
+    except bad as exc:
+        raise BlockError(f"{names[0]}: not a claims.json of `bdnn claims --data` ({type(exc).__name__}: {exc})") from None
+    if study_rows is not None:
+        try:
+            made["study"] = study_block(study_rows)
+        except bad as exc:
+            raise BlockError(f"{names[1]}: not a claims_map.csv of `bdnn study map` ({type(exc).__name__}: {exc})") from None
+    return replace_blocks(text, made)

@@ -124,6 +124,13 @@ def _fitness_terms(study_map: pd.DataFrame, m: Cells, weighting: list[str]) -> l
     return lines
 
 
+def _trained_start_rule(cfg: Mapping[str, Any]) -> str:
+    ts = (cfg.get("study") or {}).get("trained_start") or cfg.get("trained_start")
+    if not ts:
+        return "its study rule"
+    return f"patience {ts['patience']} epochs, not before {ts['min_steps']:,} SGD steps, at most {ts['max_epochs']} epochs"
+
+
 def _start_and_plateau(cfg: Mapping[str, Any], m: Cells, full: str) -> list[str]:
     d = m["default"]
     lines = []
@@ -134,7 +141,7 @@ def _start_and_plateau(cfg: Mapping[str, Any], m: Cells, full: str) -> list[str]
     if "trained-start" in m:
         t = m["trained-start"]
         lines.append(
-            f"  Trained until the validation accuracy stops improving (the best epoch, where pruning starts, mean: "
+            f"  Trained until the validation accuracy stops improving ({_trained_start_rule(cfg)}; the best epoch, where pruning starts, mean: "
             f"{_by_samples(t['initial_epochs_run'], full, '.1f')}), it reaches {_by_samples(t['unpruned_test_acc'], full, '.3f')}; "
             f"the size at the peak is then {_by_samples(t['size_at_peak'], full)}."
         )

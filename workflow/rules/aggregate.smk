@@ -64,3 +64,18 @@ rule claims:
     shell:
         "bdnn claims --no-default-config --config {input.config} --curves {input.curves}"
         " --transfer-summary {input.transfer_summary} --task-transfer-summary {input.task_transfer_summary} --out {output.text} --data {output.data} --html {output.page} > {log} 2>&1"
+
+
+rule publish_claims:
+    """The run's verdicts beside its figures (committed with them; `bdnn readme` writes the README's
+    generated blocks from this copy)."""
+    input:
+        f"{R}/{layout.CLAIMS_DATA_FILE}",
+    output:
+        layout.published(FIG)["claims"],
+    log:
+        layout.log_file(R, "publish/claims"),
+    conda:
+        "../../environment.yml"
+    shell:
+        "cp {input} {output}.tmp && mv {output}.tmp {output} && echo copied {input} to {output} > {log}"

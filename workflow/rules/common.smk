@@ -195,7 +195,7 @@ def study_targets(wildcards):
     if STUDY is None:
         raise WorkflowError("config key study: the study is off (null); run `make study` (config/study.yaml)")
     runs = [layout.study_tracking_file(R, f"cells/{name}") for name in trained_cells()]
-    return [*list(rules.study_map.output), *runs, *list(rules.track_study.output)]
+    return [*list(rules.study_map.output), *runs, *list(rules.track_study.output), *list(rules.publish_study_map.output)]
 
 
 # Every config file any job may read, registered while parsing (no file is written: the `config`

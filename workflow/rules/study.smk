@@ -122,3 +122,17 @@ rule study:
     """The whole study: every cell, the map, the report and their tracking (make study)."""
     input:
         study_targets,
+
+
+rule publish_study_map:
+    """The study's map beside its figures (committed with them; `bdnn readme` reads this copy)."""
+    input:
+        STUDY_FILES["map"],
+    output:
+        layout.published(FIG)["study_map"],
+    log:
+        layout.log_file(R, "publish/study_map"),
+    conda:
+        "../../environment.yml"
+    shell:
+        "cp {input} {output}.tmp && mv {output}.tmp {output} && echo copied {input} to {output} > {log}"
