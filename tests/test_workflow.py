@@ -229,7 +229,9 @@ def test_default_config_dag_and_slurm_profile_parse(tmp_path, mnist_cache):
     proc = snakemake(tmp_path, "-n", cache=mnist_cache, config=REPO / "config" / "config.yaml")
     out = proc.stdout + proc.stderr
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
-    assert counts["develop"] == str(6 * 2 * 5) and counts["transfer"] == str(5 * (len(NETWORKS) + len(TASK_NETWORKS)))
+    seeds = len(yaml.safe_load((REPO / "config" / "config.yaml").read_text())["seeds"])
+    assert seeds == 16
+    assert counts["develop"] == str(6 * 2 * seeds) and counts["transfer"] == str(seeds * (len(NETWORKS) + len(TASK_NETWORKS)))
     assert counts["track_develop"] == str(6 * 2) and counts["aggregate"] == "1"
     args = ("-n", "--config", "seeds=[0, 3]", f"cache={mnist_cache}")
     proc = snakemake(tmp_path, *args, cache=mnist_cache, config=REPO / "config" / "config.yaml")
@@ -244,7 +246,7 @@ def test_default_config_dag_and_slurm_profile_parse(tmp_path, mnist_cache):
     )  # fmt: skip
     jobs = re.split(r"\n(?=\S*rule )", proc.stdout + proc.stderr)
     develop = [j for j in jobs if re.match(r"\S*rule develop:", j)]
-    assert len(develop) == 6 * 2 * 5
+    assert len(develop) == 6 * 2 * seeds
     for job in develop:  # the profile's resources reach every develop job
         resources = dict(re.findall(r"(\w+)=([^,\s]+)", re.search(r"resources: (.*)", job).group(1)))
         assert (resources["slurm_partition"], resources["slurm_account"]) == ("testpart", "testacct"), resources
