@@ -18,9 +18,9 @@ CLAIM = {"verdict": "holds", "statistic": 0.0123, "interval": [0.004, None], "p"
 
 
 def test_a_verdict_cell_gives_its_statistic_interval_n_and_p():
-    assert verdict_cell(CLAIM) == "**holds**: 0.01 [0.00, +inf], n = 16, p = 1.53e-05 (the smallest its n allows) (reverse 1)"
+    assert verdict_cell(CLAIM) == "**holds**: 0.01 [0.00, +inf], n = 16, p = 1/65,536 (min), reverse p = 1"
     pp = verdict_cell({**CLAIM, "left_out": 2, "p": 0.03}, 100, "+.2f", " pp")
-    assert pp == "**holds**: +1.23 pp [+0.40, +inf], n = 16, p = 0.03 (reverse 1), 2 seed(s) left out"
+    assert pp == "**holds**: +1.23 pp [+0.40, +inf], n = 16, p = 0.03, reverse p = 1, 2 seed(s) left out"
     assert verdict_cell({"verdict": "inconclusive (n < 6)", "statistic": None, "interval": None, "p": None, "n": 3}) == (
         "**inconclusive (n < 6)**, n = 3"
     )
@@ -43,7 +43,7 @@ def test_blocks_are_tables_of_every_claim_and_control():
     assert out["task-transfer"] == "(no transfer to another task in this run)"
     lines = out["claims"].splitlines()
     assert lines[0] == "| claim | S a, E b | S c, E d |"
-    assert lines[3].startswith("| 2. the size at the peak grows with the samples | **fails**: 0.01")
+    assert lines[3].startswith("| 2. the size at the peak grows with the samples | **fails**: 0.01; per-seed mean [0.00, +inf]")
     assert lines[5].endswith(" | not transferred |")  # claim 4 only under the configured reading
     assert "test accuracy 88.48%" in out["claims"]
     rows = out["claim4"].splitlines()
@@ -54,7 +54,7 @@ def test_blocks_are_tables_of_every_claim_and_control():
               "n": "16"} for c in ("claim1", "claim2", "claim2_range", "claim3")]  # fmt: skip
     table = blocks(_claims(), study)["study"].splitlines()
     assert table[0] == "| cell | claim 1 | claim 2 | claim 2' | claim 3 |"
-    assert table[2] == "| default |" + " **holds**: 1.00, n = 16 |" * 4
+    assert table[2] == "| default |" + " **holds**: 1.00, n = 16 |" * 4  # no interval: none printed, of either statistic
 
 
 def test_replace_blocks_rewrites_only_between_markers_and_refuses_a_missing_one():

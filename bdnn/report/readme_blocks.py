@@ -18,6 +18,7 @@ CLAIM_NAMES = {
     "claim3": "3. fewer classes end smaller",
     "claim4": "4. the pruned network transfers better",
 }
+SPEARMAN_INTERVAL = "per-seed mean"  # claim 2's interval is of the mean per-seed Spearman, its statistic the Spearman of the means
 STUDY_CLAIMS = {"claim1": "1", "claim2": "2", "claim2_range": "2'", "claim3": "3"}
 
 
@@ -34,11 +35,11 @@ def _num(v: Any) -> float | None:
 
 
 def format_p(p: float | None, p_min: float | None) -> str:
-    """A p-value as the README prints it: at its n's floor, said so."""
+    """A p-value as the README prints it: at its n's floor, as the fraction and `(min)`."""
     if p is None:
         return "n/a"
     if p_min and p <= p_min * (1 + 1e-9):
-        return f"{p:.3g} (the smallest its n allows)"
+        return f"1/{round(1 / p_min):,} (min)"
     return f"{p:.3g}"
 
 
@@ -51,18 +52,20 @@ def _interval(claim: Mapping[str, Any], scale: float, fmt: str) -> str:
     return f" [{one(lo, '-inf')}, {one(hi, '+inf')}]"
 
 
-def verdict_cell(claim: Mapping[str, Any], scale: float = 1.0, fmt: str = ".2f", unit: str = "") -> str:
-    """`**verdict**: statistic [interval], n, p (reverse p)` of one claims.json entry."""
+def verdict_cell(claim: Mapping[str, Any], scale: float = 1.0, fmt: str = ".2f", unit: str = "", interval_of: str = "") -> str:
+    """`**verdict**: statistic [interval], n, p, reverse p` of one claims.json entry; with
+    `interval_of`, the interval is of another statistic, named: `statistic; interval_of [interval]`."""
     out = f"**{claim['verdict']}**"
     stat, n, p, p_rev, p_min = (_num(claim.get(k)) for k in ("statistic", "n", "p", "p_reverse", "p_min"))
     if stat is not None:
-        out += f": {format(stat * scale, fmt)}{unit}{_interval(claim, scale, fmt)}"
+        interval = _interval(claim, scale, fmt)
+        out += f": {format(stat * scale, fmt)}{unit}" + (f"; {interval_of}{interval}" if interval_of and interval else interval)
     if n is not None:
         out += f", n = {int(n)}"
     if p is not None:
         out += f", p = {format_p(p, p_min)}"
         if p_rev is not None:
-            out += f" (reverse {format_p(p_rev, p_min)})"
+            out += f", reverse p = {format_p(p_rev, p_min)}"
     left_out = _num(claim.get("left_out"))
     if left_out:
         out += f", {int(left_out)} seed(s) left out"
@@ -74,11 +77,16 @@ def claims_block(data: Mapping[str, Any]) -> str:
     readings = list(data["readings"])
     lines = ["| claim | " + " | ".join(readings) + " |", "|---|" + "---|" * len(readings)]
     for claim in ("claim1", "claim2", "claim3"):
-        lines.append(f"| {CLAIM_NAMES[claim]} | " + " | ".join(verdict_cell(data["readings"][r][claim]) for r in readings) + " |")
+        of = SPEARMAN_INTERVAL if claim == "claim2" else ""
+        lines.append(
+            f"| {CLAIM_NAMES[claim]} | " + " | ".join(verdict_cell(data["readings"][r][claim], interval_of=of) for r in readings) + " |"
+        )
     cells = [verdict_cell(data["claim4"]) if r == data["configured_reading"] else "not transferred" for r in readings]
     lines.append(f"| {CLAIM_NAMES['claim4']} | " + " | ".join(cells) + " |")
     lines += ["", f"Configured reading: {data['configured_reading']}. Claim 1's statistic is the mean share of interior peaks per seed, "
-              "claim 2's the mean per-seed Spearman, claim 3's the mean per-seed difference in neurons."]  # fmt: skip
+              "claim 2's the Spearman between the sample count and the mean size at the peak over seeds (its interval and p: of "
+              "the mean per-seed Spearman), claim 3's the mean per-seed difference in neurons (10 classes minus 5). "
+              "`(min)`: the smallest p that n allows."]  # fmt: skip
     if data.get("unpruned_acc") is not None:
         lines += ["", f"Un-pruned network of the transfer runs: test accuracy {data['unpruned_acc']:.2%} (the paper: 88.72%)."]
     return "\n".join(lines)
@@ -107,7 +115,8 @@ def study_block(rows: Sequence[Mapping[str, Any]]) -> str:
             if r is None:
                 out.append("")
                 continue
-            out.append(verdict_cell({**r, "interval": [r.get("interval_low"), r.get("interval_high")]}))
+            of = SPEARMAN_INTERVAL if claim in ("claim2", "claim2_range") else ""
+            out.append(verdict_cell({**r, "interval": [r.get("interval_low"), r.get("interval_high")]}, interval_of=of))
         lines.append(f"| {cell} | " + " | ".join(out) + " |")
     return "\n".join(lines)
 
