@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bdnn.analysis.verdicts import PAPER_UNPRUNED_ACC
+
 BEGIN = "<!-- BEGIN generated: {name} (written by `bdnn readme` from the committed results; do not edit) -->"
 END = "<!-- END generated: {name} -->"
 CLAIM_NAMES = {
@@ -85,10 +87,13 @@ def claims_block(data: Mapping[str, Any]) -> str:
     lines.append(f"| {CLAIM_NAMES['claim4']} | " + " | ".join(cells) + " |")
     lines += ["", f"Configured reading: {data['configured_reading']}. Claim 1's statistic is the mean share of interior peaks per seed, "
               "claim 2's the Spearman between the sample count and the mean size at the peak over seeds (its interval and p: of "
-              "the mean per-seed Spearman), claim 3's the mean per-seed difference in neurons (10 classes minus 5). "
+              "the mean per-seed Spearman), claim 3's the mean per-seed difference in neurons (the full class subset minus the smaller). "
               "`(min)`: the smallest p that n allows."]  # fmt: skip
     if data.get("unpruned_acc") is not None:
-        lines += ["", f"Un-pruned network of the transfer runs: test accuracy {data['unpruned_acc']:.2%} (the paper: 88.72%)."]
+        lines += [
+            "",
+            f"Un-pruned network of the transfer runs: test accuracy {data['unpruned_acc']:.2%} (the paper: {PAPER_UNPRUNED_ACC:.2%}).",
+        ]
     return "\n".join(lines)
 
 
