@@ -196,6 +196,18 @@ def test_bad_study_configs_are_refused_in_one_line_naming_the_key(study, message
     assert "\n" not in str(err.value)
 
 
+def test_study_seeds_give_every_cell_one_seed_list():
+    sweep = validate_config({"seeds": [0, 1, 2, 3], "study": STUDY})
+    assert {tuple(c.config["seeds"]) for c in cells(sweep)} == {(0, 1, 2, 3)}  # null: the sweep's seeds
+    narrowed = validate_config({"seeds": [0, 1, 2, 3], "study": {**STUDY, "seeds": [1, 3]}})
+    by = {c.name: c for c in cells(narrowed)}
+    assert {tuple(c.config["seeds"]) for c in by.values()} == {(1, 3)}
+    # the seeds are no setting: every cell keeps its settings key
+    assert {c.name: c.key for c in cells(sweep)} == {name: c.key for name, c in by.items()}
+    with pytest.raises(ConfigError, match="study.seeds"):
+        validate_config({"study": {**STUDY, "seeds": [1, 1]}})
+
+
 def test_study_off_is_refused():
     with pytest.raises(ConfigError, match="config key study: the study is off"):
         cells(validate_config({}))
@@ -226,8 +238,8 @@ def test_tiny_study_through_snakemake(baseline, tmp_path, mnist_cache):
     study_map = pd.read_csv(study_files(results)["map"])
     assert study_map["cell"].unique().tolist() == cfg["cells"]
     assert len(study_map) == len(cfg["cells"]) * len(CLAIMS)
-    assert study_map["verdict"].str.startswith(("inconclusive (n < 6)", "n/a")).all()  # two seeds
-    assert (study_map["runs"] == 8).all()  # 2 subsets x 2 counts x 2 seeds
+    assert study_map["verdict"].str.startswith(("inconclusive (n < 6)", "n/a")).all()  # one seed
+    assert (study_map["runs"] == 4).all()  # 2 subsets x 2 counts x the study's one seed (study.seeds: [1])
     report = (results / "study" / "report.md").read_text()
     assert f"within {cfg['plateau_tolerance']} of the run's peak" in report and "## The map" in report
     for cell in cfg["cells"]:
@@ -239,7 +251,7 @@ def test_tiny_study_through_snakemake(baseline, tmp_path, mnist_cache):
     for path in study_map_figures(work / "figures").values():
         assert Path(path).stat().st_size > 1000
     assert (work / "figures" / "study" / "claims_map.csv").read_bytes() == Path(study_files(results)["map"]).read_bytes()
-    assert {"n", "p_reverse", "p_min"} <= set(study_map.columns) and (study_map[study_map["claim"] == "claim1"]["n"] == 2).all()
+    assert {"n", "p_reverse", "p_min"} <= set(study_map.columns) and (study_map[study_map["claim"] == "claim1"]["n"] == 1).all()
     # equal steps: every phase of every run has the 200-sample run's steps (20 at batch 10)
     eq = cells_json("equal-steps")
     assert set(eq["mechanisms"]["retrain_steps"].values()) == {20}
@@ -251,12 +263,16 @@ def test_tiny_study_through_snakemake(baseline, tmp_path, mnist_cache):
             (curves["classes"] == r.classes) & (curves["samples"] == r.samples) & (curves["seed"] == r.seed) & (curves["iteration"] > 0)
         ]
         assert r.hidden == g["hidden"].iloc[int(np.argmax(g["A"].to_numpy()))]
-    # MLflow: the study's parent carries the report; the trained cells' 16 runs nest under it, named by cell
+    # MLflow: the study's parent carries the report; the trained cells' 8 runs nest under it, named by cell
     client, exp, all_runs = mlflow_runs(work, "bdnn-sp-test-study")  # the study's own experiment
     parent = [r for r in all_runs if r.data.tags.get("kind") == "study"]
     assert len(parent) == 1 and "## The map" in parent[0].data.tags["mlflow.note.content"]
     nested = [r for r in all_runs if r.data.tags.get("mlflow.parentRunId") == parent[0].info.run_id]
-    assert len(nested) == 16 and {r.data.tags["cell"] for r in nested} == {"equal-steps", "trained-start"}
+    assert (
+        len(nested) == 8
+        and all(r.info.run_name.endswith("-seed1") for r in nested)
+        and {r.data.tags["cell"] for r in nested} == {"equal-steps", "trained-start"}
+    )
     assert all(r.info.run_name.startswith(r.data.tags["cell"] + "-develop-") for r in nested)
     assert any(k.startswith("A_plus_S_claim2") for k in parent[0].data.metrics)
     # nothing left to do; a bad study config is refused before any job, in one line naming the key

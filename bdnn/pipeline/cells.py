@@ -20,7 +20,7 @@ BUILTIN = ("default", "equal-steps", "trained-start", "paper-lr", "validation")
 @dataclass(frozen=True)
 class Cell:
     name: str
-    config: dict[str, Any]  # the cell's whole config (the study block kept, so one file says everything)
+    config: dict[str, Any]  # the cell's whole config (the study block kept, so one file says everything; seeds: the study's)
     key: str  # the settings key of the develop runs it reads
     trained: bool  # its own runs (else the default cell's, F recomputed)
     change: str  # what differs from the default, in words
@@ -52,6 +52,12 @@ def _overrides(name: str, study: Mapping[str, Any]) -> tuple[dict[str, Any], str
     raise ConfigError(f"config key study.cells: unknown cell {name!r}; choose from {', '.join(known)} (or add it to study.weights)")
 
 
+def study_seeds(cfg: Mapping[str, Any]) -> list[int]:
+    """The seeds of every cell of the study: `study.seeds`, or the sweep's seeds where it is null."""
+    seeds = cfg["study"].get("seeds")
+    return list(cfg["seeds"] if seeds is None else seeds)
+
+
 def cells(cfg: Mapping[str, Any]) -> list[Cell]:
     """The study's cells from a validated config with a `study` block, each validated as a whole
     config; a ConfigError (one line, naming the key) on an unknown cell or all-zero weights."""
@@ -66,7 +72,7 @@ def cells(cfg: Mapping[str, Any]) -> list[Cell]:
     for name in study["cells"]:
         overrides, change = _overrides(name, study)
         try:
-            variant = validate_config(merge(cfg, overrides))
+            variant = validate_config({**merge(cfg, overrides), "seeds": study_seeds(cfg)})
         except ConfigError as exc:
             raise ConfigError(f"study cell {name}: {exc}") from None
         recomputed = set(overrides) <= {"fitness"} and set(overrides.get("fitness", {})) <= {"alpha", "beta", "gamma"}

@@ -41,10 +41,12 @@ def _direction(ends: tuple[float, float] | None, spec: str = ".3f") -> str:
 
 def _intro(cfg: Mapping[str, Any]) -> list[str]:
     study = cfg["study"]
+    seeds = cfg["seeds"] if study.get("seeds") is None else study["seeds"]
+    own = "" if seeds == cfg["seeds"] else f" (`study.seeds`: one list for every cell; the sweep has {len(cfg['seeds'])})"
     lines = [
         "# Why the claims hold or fail: the study",
         "",
-        f"Cells change one factor at a time from the default config; each has {len(cfg['seeds'])} seeds ({cfg['seeds']}), "
+        f"Cells change one factor at a time from the default config; each has {len(seeds)} seeds ({seeds}){own}, "
         f"the class subsets {', '.join(cfg['classes'])} and the sample counts {', '.join(f'{s:,}' for s in cfg['samples'])}. "
         "Verdicts follow docs/method.md (one value per seed, one-sided tests at 0.025 each way; fewer than 6 seeds: "
         "inconclusive); the default cell's are the primary result, the others are exploratory (no correction across "

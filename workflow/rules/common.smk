@@ -77,9 +77,11 @@ def develop_files(settings, classes, samples, seed):
     return layout.job_files(R, layout.develop_job(settings, classes, samples, seed))
 
 
-def develop_jobs(settings):
-    """The develop jobs of this config's sweep under one settings key (subset x count x seed)."""
-    return [layout.develop_job(settings, c, s, seed) for c in CLASSES for s in config["samples"] for seed in config["seeds"]]
+def develop_jobs(settings, seeds=None):
+    """The develop jobs of this config's sweep under one settings key (subset x count x seed; the
+    sweep's seeds unless `seeds` is given)."""
+    seeds = config["seeds"] if seeds is None else seeds
+    return [layout.develop_job(settings, c, s, seed) for c in CLASSES for s in config["samples"] for seed in seeds]
 
 
 def transfer_files(experiment, settings, network, seed):
@@ -184,6 +186,17 @@ def study_cell(wildcards):
     if STUDY is None:
         raise WorkflowError("config key study: the study is off (null); run `make study` (config/study.yaml)")
     return CELLS[wildcards.cell]
+
+
+def cell_develop_files(role):
+    """An input function: one file of the given role per develop run of a study cell (its settings
+    key, the study's seeds)."""
+
+    def files(wildcards):
+        cell = study_cell(wildcards)
+        return [layout.job_files(R, job)[role] for job in develop_jobs(cell.key, cell.config["seeds"])]
+
+    return files
 
 
 def trained_cells():

@@ -28,9 +28,9 @@ rule track_study_cell:
     cell: one start of MLflow for its runs, not one per run)."""
     input:
         config=cell_tracking_config,
-        curves=lambda w: sweep_develop_files("curve", study_cell(w).key),
-        summaries=lambda w: sweep_develop_files("summary", study_cell(w).key),
-        models=lambda w: sweep_develop_files("model", study_cell(w).key),
+        curves=cell_develop_files("curve"),
+        summaries=cell_develop_files("summary"),
+        models=cell_develop_files("model"),
         parent=STUDY_RECORD,
     output:
         layout.study_tracking_file(R, "cells/{cell}"),
@@ -50,8 +50,8 @@ rule study_cell:
     and its Fig. 3 and Fig. 4."""
     input:
         config=ancient(STUDY_CONFIG),
-        curves=lambda w: sweep_develop_files("curve", study_cell(w).key),
-        summaries=lambda w: sweep_develop_files("summary", study_cell(w).key),
+        curves=cell_develop_files("curve"),
+        summaries=cell_develop_files("summary"),
     output:
         **layout.study_cell_files(R, "{cell}"),
         **{
