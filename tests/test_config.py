@@ -7,6 +7,7 @@ import pytest
 import yaml
 from conftest import REPO, bdnn_cli, env_with_venv
 
+from bdnn.data.registry import dataset
 from bdnn.pipeline.config import ConfigError, load_config, numbers_in_lists, parse_classes, validate_config
 from bdnn.pipeline.keys import settings_key
 
@@ -14,12 +15,49 @@ from bdnn.pipeline.keys import settings_key
 def test_defaults_come_from_the_schema_and_config_yaml_sets_only_the_experiment():
     cfg = validate_config({})
     assert cfg["samples"] == [600, 1200, 2400, 4800, 9600, 19200]
-    assert cfg["prune"] == {"schedule": "fraction", "fraction": 0.1, "count": 50, "min_hidden": 2, "patience": None}
+    assert cfg["prune"] == {"schedule": "fraction", "fraction": 0.1, "count": 50, "min_hidden": 2, "patience": None, "criterion": "eq1"}
+    assert cfg["dataset"] == "mnist" and cfg["cache"] == "resources/mnist.npz" and cfg["results_dir"] == "results"
     assert cfg["fitness"]["stability"] == "normalized" and cfg["fitness"]["mean_weight"] == "per_connection"
     assert cfg["lr"] == 0.2 and cfg["initial_epochs"] == 4 and cfg["transfer"]["records"] == 48 and cfg["transfer"]["log_every"] is None
     assert set(yaml.safe_load((REPO / "config" / "config.yaml").read_text())) == {"samples", "classes", "seeds"}
     paper = load_config(REPO / "config" / "config.yaml", REPO / "config" / "paper-lr.yaml")
     assert paper["lr"] == 1.0 and paper["results_dir"] == "results/paper-lr" and paper["figures_dir"] == "figures/paper-lr"
+
+
+def test_dataset_and_criterion_keep_the_default_keys_and_move_other_sweeps_to_their_own_folders():
+    cfg = load_config(REPO / "config" / "config.yaml")
+    # the keys of the default sweep, as they were before dataset and prune.criterion existed
+    assert (settings_key(cfg), settings_key(cfg, "transfer")) == ("972b89271d", "5a5be9051a")
+    assert settings_key(validate_config({**cfg, "dataset": "mnist", "prune": {"criterion": "eq1"}})) == "972b89271d"
+    places = ("cache", "results_dir", "figures_dir")
+    assert [cfg[k] for k in places] == ["resources/mnist.npz", "results", "figures"]
+    assert cfg["mlflow"] == {"tracking_uri": "sqlite:///results/mlflow.db", "experiment": "bdnn-sp"}
+    keys = {settings_key(cfg)}
+    for sets, sub, cache in (
+        (["dataset=fashion-mnist"], "fashion-mnist", "fashion-mnist"),
+        (["prune.criterion=taylor"], "taylor", "mnist"),
+        (["dataset=fashion-mnist", "prune.criterion=magnitude"], "fashion-mnist-magnitude", "fashion-mnist"),
+    ):
+        other = load_config(REPO / "config" / "config.yaml", sets=sets)
+        assert [other[k] for k in places] == [f"resources/{cache}.npz", f"results/{sub}", f"figures/{sub}"]
+        assert other["mlflow"] == {"tracking_uri": f"sqlite:///results/{sub}/mlflow.db", "experiment": f"bdnn-sp-{sub}"}
+        keys.add(settings_key(other))
+    assert len(keys) == 4
+    # a folder set by hand wins
+    mine = load_config(REPO / "config" / "config.yaml", sets=["dataset=fashion-mnist", "results_dir=mine"])
+    assert mine["results_dir"] == "mine" and mine["mlflow"]["tracking_uri"] == "sqlite:///mine/mlflow.db"
+
+
+def test_class_subsets_by_label_or_by_name():
+    cfg = load_config(sets=["dataset=fashion-mnist", "transfer.classes=tops", "transfer.new_samples=[1200]", "task_transfer=null"],
+        overrides={"classes": {"tops": ["T-shirt/top", "shirt", 2], "shoes": ["Sandal", "Sneaker", "Ankle boot"]}, "samples": [600]})  # fmt: skip
+    assert cfg["classes"] == {"tops": [0, 6, 2], "shoes": [5, 7, 9]}
+    with pytest.raises(ConfigError, match=r"config key classes.tops: unknown class 'Hat'; Fashion-MNIST's classes are T-shirt/top"):
+        validate_config({"dataset": "fashion-mnist", "classes": {"tops": ["Hat", "Shirt"]}})
+    with pytest.raises(ConfigError, match="config key classes.tops: a class is given twice"):
+        validate_config({"dataset": "fashion-mnist", "classes": {"tops": ["Shirt", 6]}})
+    with pytest.raises(ConfigError, match="unknown class 'Trouser'; MNIST's classes are 0, 1"):
+        validate_config({"classes": {"a": ["Trouser", 1]}})
 
 
 def test_settings_key_changes_with_the_method_not_with_the_sweep_lists():
@@ -72,10 +110,10 @@ BAD = [
     ({"fitness": {"stability": "entropy"}}, r"fitness\.stability: 'entropy' is not allowed; choose one of \['normalized', 'raw'\]"),
     ({"transfer": {"classes": "0-7"}}, r"transfer\.classes: '0-7' is not a key of classes"),
     ({"classes": {"0-9": list(range(10))}}, r"task_transfer\.from: '0-4' is not a key of classes \(0-9\); .* task_transfer: null"),
-    ({"task_transfer": {"to": [4, 5]}}, r"task_transfer\.to: digit\(s\) \[4\] are also in '0-4'"),
+    ({"task_transfer": {"to": [4, 5]}}, r"task_transfer\.to: class\(es\) \[4\] are also in '0-4'"),
     ({"task_transfer": {"new_samples": [1201]}}, r"task_transfer\.new_samples: 1201 does not divide by the 5 classes"),
     # (1,200 + 24,000) / 5 of the new task + (9,600 + 1,200 + 19,200) / 10 of the main transfer = 5,040 + 3,000
-    ({"task_transfer": {"new_samples": [1200, 24000]}}, r"task_transfer\.new_samples: the draws need 8040 training images per digit"),
+    ({"task_transfer": {"new_samples": [1200, 24000]}}, r"task_transfer\.new_samples: the draws need 8040 training images per class"),
 ]
 
 
@@ -102,9 +140,16 @@ def test_parse_classes():
     assert parse_classes("0-4") == ("0-4", [0, 1, 2, 3, 4])
     assert parse_classes("1,3,7") == ("1,3,7", [1, 3, 7])
     assert parse_classes("small", {"small": [2, 5]}) == ("small", [2, 5])
-    for spec, msg in [("3", "at least two"), ("1,1", "repeated"), ("0-10", "unknown class"), ("a-b", "digit range"), ("", "at least two")]:
+    for spec, msg in [("3", "at least two"), ("1,1", "repeated"), ("0-10", "unknown class"), ("a-b", "label range"), ("", "at least two")]:
         with pytest.raises(ConfigError, match=msg):
             parse_classes(spec)
+    fashion = dataset("fashion-mnist")
+    assert parse_classes("Trouser,bag,Ankle boot", data=fashion) == ("Trouser,bag,Ankle boot", [1, 8, 9])
+    assert parse_classes("T-shirt/top,Shirt", data=fashion) == ("T-shirt/top,Shirt", [0, 6])  # a dash in a name is no range
+    assert parse_classes("0-4", data=fashion) == ("0-4", [0, 1, 2, 3, 4])
+    for spec, msg in [("Trouser,Hat", "unknown class 'Hat'"), ("Bag,bag", "given twice"), ("T-shirt/top", "at least two")]:
+        with pytest.raises(ConfigError, match=msg):
+            parse_classes(spec, data=fashion)
 
 
 CLI_BAD = [
@@ -301,6 +346,13 @@ def test_captions_and_claims_wording_come_from_the_config():
     w = wording(other)
     assert (w.task_from, w.task_to) == ("digits 2, 7", "digits 0, 4, 6, 8")
     assert claim_text(other)["claim1"].endswith("of the 3-class runs)") and "The 2-class network" in claim_text(other)["claim3"]
+    # garments are named, never digits, and a criterion other than Eq. 1 is named in every title
+    w = wording(load_config(REPO / "config" / "config.yaml", sets=["dataset=fashion-mnist", "prune.criterion=taylor"]))
+    assert (w.dataset, w.task_from, w.task_to) == (
+        "Fashion-MNIST", "garments T-shirt/top, Trouser, Pullover, Dress, Coat", "garments Sandal, Shirt, Sneaker, Bag, Ankle boot"
+    )  # fmt: skip
+    assert w.method == "BDNN-sp with taylor pruning" and w.suffix == " (BDNN-sp with taylor pruning on Fashion-MNIST)"
+    assert (wording(cfg).method, wording(cfg).suffix) == ("BDNN-sp", "")
 
 
 def test_typed_settings_are_built_from_the_schemas_defaults():
@@ -339,7 +391,9 @@ def test_settings_keys_are_pinned():
         "dc81df7285",
         "9ccbe09fbb",
     )
-    assert settings_key(load_config(REPO / "config" / "config.yaml", REPO / "config" / "study.yaml"), "study") == "6d1e114da9"
+    assert (
+        settings_key(load_config(REPO / "config" / "config.yaml", REPO / "config" / "study.yaml"), "study") == "c3aff4b3fb"
+    )  # study.seeds
 
 
 def test_a_code_version_moves_the_keys_of_its_part_only(monkeypatch):

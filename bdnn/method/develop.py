@@ -79,8 +79,21 @@ def _state(model: PrunableMLP) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
+def _observer(criterion: Criterion | None):
+    """The criterion's observer for the coming phase (reset first), or None where it observes nothing."""
+    if criterion is None or not criterion.observes:
+        return None
+    criterion.start_epoch()
+    return criterion.observe
+
+
 def train_until_plateau(
-    model: PrunableMLP, train_data: Tensors, val_data: Tensors, training: TrainingSettings, gen: torch.Generator
+    model: PrunableMLP,
+    train_data: Tensors,
+    val_data: Tensors,
+    training: TrainingSettings,
+    gen: torch.Generator,
+    criterion: Criterion | None = None,
 ) -> tuple[tuple[float, float], int]:
     """The initial phase under `trained_start`: one epoch at a time until the validation accuracy
     has not improved for `patience` epochs, at most `max_epochs`, where patience stops nothing
@@ -92,19 +105,21 @@ def train_until_plateau(
     ts = training.trained_start
     if ts is None:
         raise ValueError("train_until_plateau needs training.trained_start")
-    best_acc, best_epoch, best_state, best_stats = -1.0, 0, None, (float("nan"), float("nan"))
+    best_acc, best_epoch, best_state, best_stats, best_seen = -1.0, 0, None, (float("nan"), float("nan")), None
     per_epoch = phase_steps(training, 1) or steps_per_epoch(len(train_data), training.batch_size)
     for epoch in range(1, ts.max_epochs + 1):
-        stats = train(
-            model, train_data, training.lr, training.batch_size, 1, gen, f"initial training, epoch {epoch}", phase_steps(training, 1)
-        )
+        where, observe = f"initial training, epoch {epoch}", _observer(criterion)
+        stats = train(model, train_data, training.lr, training.batch_size, 1, gen, where, phase_steps(training, 1), observe)
         acc = evaluate(model, val_data)[0]
         if acc > best_acc:
             best_acc, best_epoch, best_stats, best_state = acc, epoch, stats, _state(model)
+            best_seen = None if criterion is None else criterion.snapshot()  # what it observed of this epoch
         elif epoch - best_epoch >= ts.patience and epoch * per_epoch >= ts.min_steps:
             break
     assert best_state is not None
     model.load_state_dict(best_state)
+    if criterion is not None:
+        criterion.restore(best_seen)
     return best_stats, best_epoch
 
 
@@ -145,24 +160,33 @@ def add_stability_and_fitness(
 
 
 def _initial_phase(
-    model: PrunableMLP, data: DevelopData, training: TrainingSettings, gen: torch.Generator
+    model: PrunableMLP, data: DevelopData, training: TrainingSettings, gen: torch.Generator, criterion: Criterion
 ) -> tuple[tuple[float, float], int]:
-    """Train the full network: `initial_epochs`, or until the validation plateau (trained_start).
-    Returns (the last epoch's running loss and accuracy, the epochs the network received)."""
+    """Train the full network: `initial_epochs`, or until the validation plateau (trained_start);
+    an observing criterion sees its last epoch (the kept one under trained_start). Returns (the
+    last epoch's running loss and accuracy, the epochs the network received)."""
     if training.trained_start is not None:
         if data.validation is None:
             raise ValueError("trained_start needs the task's validation draw (fitness.validation_size)")
-        return train_until_plateau(model, data.train, data.validation, training, gen)
+        return train_until_plateau(model, data.train, data.validation, training, gen, criterion)
     epochs = training.initial_epochs
-    stats = train(model, data.train, training.lr, training.batch_size, epochs, gen, "initial training", phase_steps(training, epochs))
+    stats = train(
+        model,
+        data.train,
+        training.lr,
+        training.batch_size,
+        epochs,
+        gen,
+        "initial training",
+        phase_steps(training, epochs),
+        _observer(criterion),
+    )
     return stats, epochs
 
 
 def _retrain(model: PrunableMLP, data: DevelopData, training: TrainingSettings, gen: torch.Generator, criterion: Criterion, where: str):
-    if criterion.observes:
-        criterion.start_epoch()
     epochs = training.retrain_epochs
-    observe = criterion.observe if criterion.observes else None
+    observe = _observer(criterion)
     return train(model, data.train, training.lr, training.batch_size, epochs, gen, where, phase_steps(training, epochs), observe)
 
 
@@ -201,7 +225,7 @@ def develop(
     prune, training = settings.prune, settings.training
     total = len(schedule_sizes(model.n_hidden, prune)) + 1
     t0 = time.perf_counter()
-    stats, initial_epochs = _initial_phase(model, data, training, order)
+    stats, initial_epochs = _initial_phase(model, data, training, order, criterion)
     row = {"iteration": 0, "hidden": model.n_hidden, "pruned": 0, **measure(model, settings.fitness, data, None, stats)}
     curve = [{**row, "seconds": time.perf_counter() - t0}]
     if progress:

@@ -31,6 +31,7 @@ class Stream(Enum):
     SCRATCH_ORDER = ("torch", 7)  # the scratch control's sample order (its own stream, not its initialisation's seed)
     RANDOM_PRUNING = ("torch", 4)  # the random control's choice of neurons
     NEW_HEAD = ("torch", 5)  # the fresh output layer of the transfer to another task
+    CRITERION = ("torch", 8)  # the order of prune.criterion: random (apart from the random control's)
 
     @property
     def family(self) -> str:

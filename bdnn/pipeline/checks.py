@@ -45,7 +45,7 @@ def check_semantics(cfg: Mapping[str, Any], check_transfer: bool = True, check_l
             if (s + extra) // n > have:
                 raise ConfigError(
                     f"config key samples: {s} samples for subset {name!r} need {(s + extra) // n} training images "
-                    f"per class, but its rarest digit has only {have}"
+                    f"per class, but its rarest {data.class_word} has only {have}"
                 )
     if validation_size(cfg):
         for name, digits in cfg["classes"].items():
@@ -71,7 +71,7 @@ def check_task_transfer_keys(cfg: Mapping[str, Any]) -> None:
         )
     shared = sorted(set(tt["to"]) & set(cfg["classes"][tt["from"]]))
     if shared:
-        raise ConfigError(f"config key task_transfer.to: digit(s) {shared} are also in {tt['from']!r}: the new task must be another one")
+        raise ConfigError(f"config key task_transfer.to: class(es) {shared} are also in {tt['from']!r}: the new task must be another one")
     for n in tt["new_samples"]:
         if n % len(tt["to"]):
             raise ConfigError(
@@ -90,7 +90,7 @@ def check_task_transfer_keys(cfg: Mapping[str, Any]) -> None:
     need = sum(tt["new_samples"]) // len(tt["to"]) + (((t["samples"] + sum(t["new_samples"]) + val) // main) if overlap else 0)
     if need > have:
         raise ConfigError(
-            f"config key task_transfer.new_samples: the draws need {need} training images per digit of {tt['to']} "
+            f"config key task_transfer.new_samples: the draws need {need} training images per class of {tt['to']} "
             f"(with the main transfer's), but the rarest has only {have}"
         )
 
@@ -113,7 +113,7 @@ def check_transfer_keys(cfg: Mapping[str, Any]) -> None:
         if (t["samples"] + new) // n > have:
             raise ConfigError(
                 f"config key transfer.new_samples: {t['samples']} + {new} samples need more training images "
-                f"per class than the rarest digit has ({have})"
+                f"per class than the rarest {dataset_of(cfg).class_word} has ({have})"
             )
     if t["samples"] % n:
         raise ConfigError(f"config key transfer.samples: {t['samples']} does not divide by the {n} classes")

@@ -86,6 +86,28 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"config key {key}: {error.message}"
 
 
+def variant(cfg: Mapping[str, Any]) -> str:
+    """What sets a sweep's results apart from the paper's setting, as a folder name: the dataset
+    where it is not MNIST and the pruning criterion where it is not Eq. 1 ("" for the default)."""
+    criterion = cfg.get("prune", {}).get("criterion", "eq1") if isinstance(cfg.get("prune"), Mapping) else "eq1"
+    parts = [cfg.get("dataset", MNIST.name), criterion]
+    return "-".join(str(p) for p, default in zip(parts, (MNIST.name, "eq1"), strict=True) if p != default)
+
+
+def _fill_places(cfg: dict[str, Any]) -> None:
+    """The defaults that follow from the dataset and the criterion (unless set): the cache
+    resources/<dataset>.npz; results/, figures/, the MLflow store and experiment of the default
+    sweep, or results/<variant>/, figures/<variant>/, ... of any other (variant())."""
+    sub = variant(cfg)
+    cfg.setdefault("cache", f"resources/{cfg.get('dataset', MNIST.name)}.npz")
+    cfg.setdefault("results_dir", f"results/{sub}" if sub else "results")
+    cfg.setdefault("figures_dir", f"figures/{sub}" if sub else "figures")
+    mlflow = cfg.get("mlflow")
+    if isinstance(mlflow, dict):
+        mlflow.setdefault("tracking_uri", f"sqlite:///{cfg['results_dir']}/mlflow.db")
+        mlflow.setdefault("experiment", f"bdnn-sp-{sub}" if sub else "bdnn-sp")
+
+
 def validate_config(config: Mapping[str, Any], lists: bool = True, transfer: bool = True) -> dict[str, Any]:
     """Fill defaults from the schema, validate, and check the cross-key rules; returns a new dict.
     A job's config (bdnn.pipeline.views) is checked without the sweep's lists (`lists`) and, where
@@ -95,9 +117,11 @@ def validate_config(config: Mapping[str, Any], lists: bool = True, transfer: boo
     """
     cfg = copy.deepcopy(dict(config))
     _fill_defaults(cfg, load_schema())
+    _fill_places(cfg)
     errors = sorted(_validator().iter_errors(cfg), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
     if errors:
         raise ConfigError(_describe(errors[0]))
+    _resolve_class_names(cfg)
     from bdnn.pipeline.checks import check_semantics  # the cross-key rules need the validated types
 
     check_semantics(cfg, check_transfer=transfer, check_lists=lists)
@@ -202,6 +226,32 @@ def dataset_of(cfg: Mapping[str, Any]) -> DatasetSpec:
     return dataset(cfg.get("dataset", MNIST.name))
 
 
+def class_labels(items: Iterable[int | str], data: DatasetSpec, key: str) -> list[int]:
+    """Class labels from labels or class names (any case); a ConfigError naming `key` on an
+    unknown name or a class given twice."""
+    by_name = {name.lower(): label for label, name in enumerate(data.class_names)}
+    labels = []
+    for item in items:
+        if isinstance(item, str) and not item.strip().isdigit():
+            if item.strip().lower() not in by_name:
+                raise ConfigError(f"{key}: unknown class {item!r}; {data.title}'s classes are {', '.join(data.class_names)}")
+            labels.append(by_name[item.strip().lower()])
+        else:
+            labels.append(int(item))
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"{key}: a class is given twice in {list(items)}")
+    return labels
+
+
+def _resolve_class_names(cfg: dict[str, Any]) -> None:
+    """Class names in `classes` and `task_transfer.to` become the dataset's labels."""
+    data = dataset_of(cfg)
+    cfg["classes"] = {name: class_labels(items, data, f"config key classes.{name}") for name, items in cfg["classes"].items()}
+    tt = cfg.get("task_transfer")
+    if isinstance(tt, dict) and "to" in tt:
+        tt["to"] = class_labels(tt["to"], data, "config key task_transfer.to")
+
+
 def parse_classes(spec: str, named: Mapping[str, list[int]] | None = None, data: DatasetSpec = MNIST) -> tuple[str, list[int]]:
     """Resolve `--classes`: a name from the config's `classes`, a range `0-4` or a list `1,3,7`.
 
@@ -212,14 +262,20 @@ def parse_classes(spec: str, named: Mapping[str, list[int]] | None = None, data:
         digits = list(named[spec])
     else:
         try:
-            if "-" in spec and "," not in spec:
+            if "-" in spec and "," not in spec and all(x.strip().isdigit() for x in spec.split("-")):
                 lo, hi = (int(x) for x in spec.split("-"))
                 digits = list(range(lo, hi + 1))
             else:
                 digits = [int(x) for x in spec.split(",") if x.strip() != ""]
         except ValueError:
-            known = f" or one of {', '.join(named)}" if named else ""
-            raise ConfigError(f"--classes {spec!r}: give a digit range like 0-4, a list like 1,3,7{known}") from None
+            parts = [x for x in spec.split(",") if x.strip() != ""]
+            if not any(x.strip().lower() in {n.lower() for n in data.class_names} for x in parts):
+                known = f" or one of {', '.join(named)}" if named else ""
+                raise ConfigError(
+                    f"--classes {spec!r}: give a label range like 0-4, a list like 1,3,7, class names like {data.class_names[1]},"
+                    f"{data.class_names[3]}{known}"
+                ) from None
+            digits = class_labels(parts, data, f"--classes {spec!r}")
     if len(digits) < 2:
         raise ConfigError(f"--classes {spec!r}: needs at least two classes, got {digits}")
     if len(set(digits)) != len(digits):

@@ -17,6 +17,7 @@ from bdnn.data.registry import DatasetSpec
 from bdnn.data.store import Dataset, load_dataset
 from bdnn.data.tasks import Task, classes_test_split, make_task, new_samples, task_draws
 from bdnn.files import write_csv, write_json
+from bdnn.method.criteria import Criterion, criterion
 from bdnn.method.develop import DevelopData, DevelopResult, Progress, develop
 from bdnn.method.model import PrunableMLP, initial_network
 from bdnn.method.sgd import Tensors
@@ -96,6 +97,10 @@ class Job:
         eval_on = self.cfg["fitness"]["eval_split"]
         return DevelopData.of(t.n_classes, t.train.arrays(), t.test.arrays(), validation, eval_on, device)
 
+    def criterion(self) -> Criterion:
+        """The run's pruning criterion (prune.criterion; random draws from its own stream)."""
+        return criterion(self.cfg["prune"]["criterion"], torch_generator(self.seed, Stream.CRITERION))
+
     def initial_network(self, device: torch.device) -> PrunableMLP:
         net = self.cfg
         return initial_network(self.spec.input_size, net["hidden_init"], self.task.n_classes, net["init"], self.seed, device)
@@ -133,7 +138,7 @@ def run_develop(
     job = load_job(cfg, classes, samples, seed, log=log)
     device = resolve_device(job.cfg["runtime"]["device"])
     order = torch_generator(seed, Stream.ORDER)
-    res = develop(job.initial_network(device), job.data(device), develop_settings(job.cfg), order, progress=progress)
+    res = develop(job.initial_network(device), job.data(device), develop_settings(job.cfg), order, job.criterion(), progress)
     save_develop(out, res, job.cfg, job.identity(key), runtime(used, device))
     return res.summary
 
@@ -156,7 +161,9 @@ def _developed(
     if model is None:
         if log:
             log(f"developing the network on {job.samples} samples first (pass --model to reuse one)")
-        res = develop(job.initial_network(device), data, develop_settings(job.cfg), torch_generator(job.seed, Stream.ORDER))
+        res = develop(
+            job.initial_network(device), data, develop_settings(job.cfg), torch_generator(job.seed, Stream.ORDER), job.criterion()
+        )
         return res.model, res.summary["peak_iteration"]
     developed, _, meta = load_checkpoint(model, expect_in=job.spec.input_size, expect_out=job.task.n_classes, device=device)
     wanted = (job.samples, job.seed, job.task.classes, key)

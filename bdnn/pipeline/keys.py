@@ -4,9 +4,10 @@ job's key (and no folder), and a changed method setting runs new jobs beside the
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 # The keys that change a develop run's result besides its class subset, sample count and seed.
@@ -15,6 +16,7 @@ from typing import Any
 # A key that is null (an optional feature that is off) is left out of the key, so adding such a
 # feature to the schema changes no existing key.
 METHOD_KEYS = (
+    "dataset",
     "hidden_init",
     "lr",
     "batch_size",
@@ -27,6 +29,11 @@ METHOD_KEYS = (
     "trained_start",
 )
 
+# Settings added after results existed, left out of a key (and of a job's config file) while they
+# hold the value every earlier result had, so that adding them changed no existing key or file:
+# (path into the config, that value).
+NEUTRAL = ((("dataset",), "mnist"), (("prune", "criterion"), "eq1"))
+
 # The version of the code behind each part of a key: a change of the code that alters a result
 # (not only a setting) bumps its part here, so that its jobs run anew under new keys beside the
 # old results instead of mixing with them. A part at version 1 is left out of the hash (so keys
@@ -36,10 +43,24 @@ METHOD_KEYS = (
 CODE_VERSIONS = {"method": 1, "transfer": 2, "task_transfer": 1, "study": 1}
 
 
+def method_settings(cfg: Mapping[str, Any], keys: Sequence[str] = METHOD_KEYS, nulls: bool = False) -> dict[str, Any]:
+    """The config's values of `keys` (copies) without the NEUTRAL ones, and without the null ones
+    unless `nulls` (a job's config file keeps them, as it always did)."""
+    out = {k: copy.deepcopy(cfg[k]) for k in keys if k in cfg and (nulls or cfg[k] is not None)}
+    for path, value in NEUTRAL:
+        *parents, last = path
+        node = out
+        for part in parents:
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict) and node.get(last) == value:
+            del node[last]
+    return out
+
+
 def settings(cfg: Mapping[str, Any], *extra: str) -> dict[str, Any]:
     """The settings that change a job's result besides its identity: METHOD_KEYS plus `extra`
     (a transfer job adds "transfer"), and the code versions of those parts past 1."""
-    out = {k: cfg[k] for k in (*METHOD_KEYS, *extra) if cfg.get(k) is not None}
+    out = method_settings(cfg, (*METHOD_KEYS, *extra))
     versions = {part: CODE_VERSIONS[part] for part in ("method", *extra) if CODE_VERSIONS.get(part, 1) > 1}
     if versions:
         out["code_version"] = versions

@@ -55,10 +55,10 @@ def write_claims(
 
 def wording(cfg: Mapping[str, Any]) -> Wording:
     """How the figures name the data, from the config and its dataset's class names."""
-    spec, tt = dataset_of(cfg), cfg["task_transfer"]
+    spec, tt, criterion = dataset_of(cfg), cfg["task_transfer"], cfg["prune"]["criterion"]
     if tt is None:
-        return Wording(spec.title, None, None)
-    return Wording(spec.title, spec.describe(cfg["classes"][tt["from"]]), spec.describe(tt["to"]))
+        return Wording(spec.title, None, None, criterion)
+    return Wording(spec.title, spec.describe(cfg["classes"][tt["from"]]), spec.describe(tt["to"]), criterion)
 
 
 def write_figures(cfg: Mapping[str, Any], tables: Mapping[str, str | Path], out: str | Path) -> list[Path]:

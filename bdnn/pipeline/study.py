@@ -16,9 +16,9 @@ from bdnn.analysis.verdicts import Claim
 from bdnn.files import write_json, write_text
 from bdnn.pipeline.aggregate import collect, write_table
 from bdnn.pipeline.cells import cells
-from bdnn.pipeline.config import ConfigError, dataset_of
+from bdnn.pipeline.config import ConfigError
 from bdnn.pipeline.layout import MAP_FIGURE, STUDY_CELL_FILES, STUDY_FILES
-from bdnn.pipeline.outputs import provenance
+from bdnn.pipeline.outputs import provenance, wording
 from bdnn.pipeline.settings import fitness_settings, training_settings
 from bdnn.report.figures import fig3
 from bdnn.report.figures_readme import FiguresRecord, record_figures
@@ -60,7 +60,8 @@ def write_cell(
     write_table(runs, out["runs"])
     write_json(out["cell"], cell_record(name, cell.change, cell.trained, cell.key, claims, mech, len(runs)))
     title = f"study cell {name} ({cell.change})"
-    paths = fig3(curves, Path(fig_dir) / "fig3", dataset_of(cfg).title, runs, title=f"cell {name}")
+    words = wording(cfg)
+    paths = fig3(curves, Path(fig_dir) / "fig3", words.dataset, runs, title=f"cell {name}", method=words.method)
     paths += study_fig4(runs, cfg["prune"]["min_hidden"], cfg["hidden_init"], Path(fig_dir) / "fig4", title)
     return [*out.values(), *map(str, paths)]
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bdnn.pipeline.keys import METHOD_KEYS
+from bdnn.pipeline.keys import METHOD_KEYS, method_settings
 
 # where and how a computation runs, besides its settings (its dataset cache is its input file)
-RUNTIME_KEYS = ("runtime", "dataset")
+RUNTIME_KEYS = ("runtime",)
 TRACKING_KEYS = ("mlflow", "results_dir")
 
 
@@ -22,7 +22,12 @@ def _pick(cfg: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
 def develop_view(cfg: Mapping[str, Any], classes: str) -> dict[str, Any]:
     """A develop job's config: the method's settings, its class subset, the runtime."""
-    return {**_pick(cfg, METHOD_KEYS + RUNTIME_KEYS), "classes": {classes: list(cfg["classes"][classes])}, "task_transfer": None}
+    return {
+        **method_settings(cfg, nulls=True),
+        **_pick(cfg, RUNTIME_KEYS),
+        "classes": {classes: list(cfg["classes"][classes])},
+        "task_transfer": None,
+    }
 
 
 def transfer_view(cfg: Mapping[str, Any], experiment: str) -> dict[str, Any]:
@@ -31,11 +36,11 @@ def transfer_view(cfg: Mapping[str, Any], experiment: str) -> dict[str, Any]:
     t, tt = cfg["transfer"], cfg["task_transfer"] if experiment == "task_transfer" else None
     names = [t["classes"], *([tt["from"]] if tt else [])]
     classes = {name: list(cfg["classes"][name]) for name in names}
-    return {**_pick(cfg, METHOD_KEYS + RUNTIME_KEYS), "classes": classes, "transfer": dict(t), "task_transfer": tt}
+    return {**method_settings(cfg, nulls=True), **_pick(cfg, RUNTIME_KEYS), "classes": classes, "transfer": dict(t), "task_transfer": tt}
 
 
 def tracking_view(cfg: Mapping[str, Any], parent: bool = False) -> dict[str, Any]:
     """A tracking job's config: the store; a parent run's also the settings it records (the
     method's and the transfer block)."""
-    keys = TRACKING_KEYS + ((*METHOD_KEYS, "transfer") if parent else ())
-    return {**_pick(cfg, keys), "task_transfer": None}
+    settings = method_settings(cfg, (*METHOD_KEYS, "transfer"), nulls=True) if parent else {}
+    return {**_pick(cfg, TRACKING_KEYS), **settings, "task_transfer": None}

@@ -9,6 +9,7 @@ from typing import Any
 from bdnn.analysis.stats import MIN_SEEDS
 from bdnn.analysis.verdicts import PAPER_UNPRUNED_ACC, READINGS, Claim
 from bdnn.data.registry import DatasetSpec
+from bdnn.method.names import CRITERION_TEXT
 
 TASK_CONTROL_TEXT = {
     "unpruned": "un-pruned, trained on the first task until it matched the developed network's accuracy",
@@ -45,8 +46,11 @@ def _header(ev: dict[str, Any], cfg: Mapping[str, Any], spec: DatasetSpec) -> li
     lines = [
         "# The paper's claims, checked against this reproduction",
         "",
+        f"Dataset: {spec.title} ({spec.n_classes} classes: {', '.join(spec.class_names)}). "
+        f"Pruning criterion: {CRITERION_TEXT[prune['criterion']]}.",
+        "",
         f"Config: lr {cfg['lr']}, batch {cfg['batch_size']}, {cfg['initial_epochs']} initial epochs, "
-        f"{cfg['retrain_epochs']} retrain epoch(s), prune {prune['schedule']} {step} down to "
+        f"{cfg['retrain_epochs']} retrain epoch(s), prune {prune['schedule']} {step} by {CRITERION_TEXT[prune['criterion']]} down to "
         f"{prune['min_hidden']}, A on the {fit['eval_split']} split, seeds {cfg['seeds']}. "
         f"Configured reading: S {fit['stability']}, E {fit['mean_weight']}.",
         "",

@@ -27,9 +27,22 @@ class Wording:
     dataset: str
     task_from: str | None
     task_to: str | None
+    criterion: str = "eq1"  # prune.criterion; BDNN-sp's own is Eq. 1
+
+    @property
+    def method(self) -> str:
+        """The method as titles name it: BDNN-sp, or BDNN-sp with another pruning criterion."""
+        return "BDNN-sp" if self.criterion == "eq1" else f"BDNN-sp with {self.criterion} pruning"
+
+    @property
+    def suffix(self) -> str:
+        """What a title adds where the run is not the paper's setting (MNIST, Eq. 1): '' there."""
+        return "" if (self.dataset, self.criterion) == ("MNIST", "eq1") else f" ({self.method} on {self.dataset})"
 
 
-def fig3(curves: pd.DataFrame, base: Path, dataset: str, runs: pd.DataFrame | None = None, title: str = "") -> list[Path]:
+def fig3(
+    curves: pd.DataFrame, base: Path, dataset: str, runs: pd.DataFrame | None = None, title: str = "", method: str = "BDNN-sp"
+) -> list[Path]:
     """Panels A-D: A, S, E, F against remaining hidden neurons, one line per sample count
     (the largest class subset), mean over seeds with a min-max band. With `runs` (the study's
     bdnn.analysis.study.run_table), panel D marks each count's selected peaks (one dot per seed) and its
@@ -61,7 +74,7 @@ def fig3(curves: pd.DataFrame, base: Path, dataset: str, runs: pd.DataFrame | No
     n_seeds = full["seed"].nunique()
     fig.suptitle(
         (f"{title}: " if title else "")
-        + f"BDNN-sp on {dataset}, {int(full['n_classes'].iloc[0])} classes: mean over {n_seeds} seed(s), band = min-max"
+        + f"{method} on {dataset}, {int(full['n_classes'].iloc[0])} classes: mean over {n_seeds} seed(s), band = min-max"
     )
     return _save(fig, base)
 
@@ -130,7 +143,7 @@ def _differences_panel(ax: plt.Axes, transfer_summary: pd.DataFrame, letter: str
     ax.grid(alpha=0.3)
 
 
-def fig4(summary: pd.DataFrame, transfer: pd.DataFrame, transfer_summary: pd.DataFrame, base: Path) -> list[Path]:
+def fig4(summary: pd.DataFrame, transfer: pd.DataFrame, transfer_summary: pd.DataFrame, base: Path, suffix: str = "") -> list[Path]:
     """(A) hidden size at the F peak against sample count per class subset; (B), (C) error on
     the new samples during transfer training, pruned vs un-pruned (largest draw first); (D) the
     paired differences of every control from the developed network, with 95% intervals (above 0:
@@ -152,6 +165,8 @@ def fig4(summary: pd.DataFrame, transfer: pd.DataFrame, transfer_summary: pd.Dat
     for ax, n in zip(axes[1:-1], draws, strict=True):
         _transfer_panel(ax, transfer, n, ("pruned", "unpruned"), next(letters))
     _differences_panel(axes[-1], transfer_summary, next(letters))
+    if suffix:  # where the run is not the paper's setting, the figure says what it is
+        fig.suptitle(suffix.strip(" ()"))
     fig.tight_layout()
     return _save(fig, base)
 
@@ -186,9 +201,10 @@ def make_figures(tables: Mapping[str, pd.DataFrame], out: str | Path, wording: W
     """<out>/{fig3,fig4,transfer_controls,task_transfer}.{png,pdf} from the results tables (by
     their names: curves, summary, transfer, transfer_summary, task_transfer, task_transfer_summary)."""
     out, t = Path(out), tables
-    paths = fig3(t["curves"], out / "fig3", wording.dataset)
-    paths += fig4(t["summary"], t["transfer"], t["transfer_summary"], out / "fig4")
-    paths += transfer_controls(t["transfer"], t["transfer_summary"], out / "transfer_controls")
-    title = f"Transfer to another task: new output layer, {wording.task_to or 'the new task'}"
+    paths = fig3(t["curves"], out / "fig3", wording.dataset, method=wording.method)
+    paths += fig4(t["summary"], t["transfer"], t["transfer_summary"], out / "fig4", wording.suffix)
+    title = "Transfer: the developed (pruned) network against its controls" + wording.suffix
+    paths += transfer_controls(t["transfer"], t["transfer_summary"], out / "transfer_controls", title=title)
+    title = f"Transfer to another task: new output layer, {wording.task_to or 'the new task'}{wording.suffix}"
     paths += transfer_controls(t["task_transfer"], t["task_transfer_summary"], out / "task_transfer", TASK_NETWORKS, title)
     return paths

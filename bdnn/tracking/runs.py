@@ -34,6 +34,11 @@ Extra = Callable[[Path], Sequence[Path]]
 PEAK_METRICS = ("hidden_at_peak", "A_at_peak", "F_at_peak", "test_acc_at_peak", "test_acc_unpruned", "seconds")
 
 
+def method_names(cfg: Mapping[str, Any]) -> dict[str, str]:
+    """The dataset and the pruning criterion of a run's config (tags and params of every run)."""
+    return {"dataset": cfg.get("dataset", "mnist"), "criterion": cfg["prune"].get("criterion", "eq1")}
+
+
 def sweep_key(cfg: Mapping[str, Any]) -> str:
     """The sweep's key: the settings of the whole experiment (method and transfer), not its lists
     of seeds and sample counts, so that adding a seed nests the new runs under the same parent."""
@@ -143,7 +148,10 @@ def track_develop(cfg: Mapping[str, Any], result: Path, sweep_file: str | None, 
     sweep, s, end_ms = _read(result, DEVELOP_FILES, sweep_file)
     seed, classes = s["seed"], s["classes"]
     cell = sweep.get("cells", {}).get(s["settings"])  # a study cell's run: named by its cell
-    scalars = {"classes": classes, "n_classes": s["n_classes"], "n_samples": s["samples"], "seed": seed, **({"cell": cell} if cell else {})}
+    scalars = {
+        "classes": classes, "n_classes": s["n_classes"], "n_samples": s["samples"], "seed": seed, **method_names(s["config"]),
+        **({"cell": cell} if cell else {}),
+    }  # fmt: skip
     note = (
         f"developed: {s['hidden_at_peak']} hidden at iteration {s['peak_iteration']}"
         f"{' (censored at the floor)' if s['peak_censored'] else ''}, A {s['A_at_peak']:.1%}, F {s['F_at_peak']:.3f}; "
@@ -176,7 +184,7 @@ def track_transfer(cfg: Mapping[str, Any], result: Path, sweep_file: str | None)
         f"{'' if s['reached_target'] else ' (did NOT reach the target ' + format(s['target'], '.1%') + ')'}; "
         f"mean error during transfer: {draws}"
     )
-    scalars = {"classes": s["classes"], "developed_on_samples": s["samples"], "seed": seed, "network": network}
+    scalars = {"classes": s["classes"], "developed_on_samples": s["samples"], "seed": seed, "network": network, **method_names(s["config"])}
     key = transfer_job(s["settings"], network, seed, experiment_name)
     run = Run(
         key, f"{experiment_name.replace('_', '-')}-{network}-seed{seed}", experiment_name, note, scalars, settings(s["config"], *blocks)

@@ -8,6 +8,8 @@ rule data:
     conda:
         "../../environment.yml"
     params:
-        data_dir=f"--data-dir {config['data_dir']}" if config["data_dir"] else "",
+        # the source and (where it is not MNIST) the dataset, as flags: the default's stay as they were
+        data_dir=(f"--data-dir {config['data_dir']}" if config["data_dir"] else "")
+        + (f" --set dataset={config['dataset']}" if config["dataset"] != "mnist" else ""),
     shell:
         "bdnn data --no-default-config --cache {output} {params.data_dir} > {log} 2>&1"
