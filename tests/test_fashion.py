@@ -1,0 +1,208 @@
+"""Fashion-MNIST, the second dataset: its sources in order (an IDX folder, the installed Debian
+package, the package fetched with apt-get download + dpkg-deb -x, the canonical download) on a few
+synthetic IDX files, the refusal of a wrong hash or wrong facts; the genuine set verified from the
+Debian package (fetched and unpacked here where it is not installed, as the browser test installs
+chromium: under CI a machine that cannot is a failure); a develop run and the tiny sweep on it."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import os
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO, bdnn_cli, snakemake
+
+from bdnn.data import DataError, store
+from bdnn.data import debian as deb
+from bdnn.data import download as dl
+from bdnn.data.registry import FASHION_MNIST, MNIST
+from bdnn.pipeline.config import load_config
+from bdnn.pipeline.keys import settings_key
+
+
+def _write_idx(path: Path, arr: np.ndarray) -> None:
+    header = bytes([0, 0, 0x08, arr.ndim]) + b"".join(struct.pack(">I", d) for d in arr.shape)
+    with gzip.open(path, "wb") as fh:
+        fh.write(header + arr.tobytes())
+
+
+def synthetic(folder: Path) -> tuple[store.DatasetSpec, dict[str, np.ndarray]]:
+    """Four small IDX .gz files in `folder` (20 + 10 images of 28x28, two per class in training)
+    and the registry entry they verify against: Fashion-MNIST's with these arrays' hashes and facts."""
+    rng = np.random.default_rng(0)
+    arrays = {
+        "train_images": rng.integers(0, 256, (20, 28, 28), dtype=np.uint8),
+        "train_labels": np.repeat(np.arange(10, dtype=np.uint8), 2),
+        "test_images": rng.integers(0, 256, (10, 28, 28), dtype=np.uint8),
+        "test_labels": np.arange(10, dtype=np.uint8),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, stem in FASHION_MNIST.idx_files.items():
+        _write_idx(folder / f"{stem}.gz", arrays[name])
+    pixels = arrays["train_images"] / 255.0
+    spec = dataclasses.replace(
+        FASHION_MNIST,
+        n_train=20,
+        n_test=10,
+        train_class_counts=(2,) * 10,
+        array_sha256={k: store.array_sha256(a) for k, a in arrays.items()},
+        pixel_mean_std=(round(float(pixels.mean()), 4), round(float(pixels.std()), 4)),
+    )
+    return spec, arrays
+
+
+def test_synthetic_idx_files_parse_and_a_wrong_hash_or_fact_is_refused(tmp_path):
+    spec, arrays = synthetic(tmp_path / "idx")
+    ds = store.build(tmp_path / "idx", spec)
+    for name, a in arrays.items():
+        assert np.array_equal(getattr(ds, name), a)
+    wrong = dataclasses.replace(spec, array_sha256={**spec.array_sha256, "test_images": "0" * 64})
+    with pytest.raises(DataError, match=r"^Fashion-MNIST from IDX folder .* failed verification \(test_images sha256 mismatch\)$"):
+        store.load_dataset(tmp_path / "c.npz", tmp_path / "idx", wrong)
+    assert not (tmp_path / "c.npz").exists()  # refused, never cached
+    with pytest.raises(DataError, match=r"pixel mean/std .* are not the published"):
+        store.build(tmp_path / "idx", dataclasses.replace(spec, pixel_mean_std=(0.286, 0.353)))
+
+
+def test_a_foreign_file_is_a_one_line_error(tmp_path, mnist):
+    """MNIST's files where Fashion-MNIST's are expected: the hashes refuse them."""
+    for name, stem in MNIST.idx_files.items():
+        _write_idx(tmp_path / f"{stem}.gz", getattr(mnist, name))
+    with pytest.raises(DataError) as err:
+        store.build(tmp_path, FASHION_MNIST)
+    assert "\n" not in str(err.value) and "train_images sha256 mismatch" in str(err.value)
+
+
+def test_the_sources_are_tried_in_order(tmp_path, monkeypatch):
+    spec, _ = synthetic(tmp_path / "pkg" / FASHION_MNIST.debian.folder)
+    used = []
+    monkeypatch.setattr(store, "fetch_and_unpack", lambda s, into: used.append("apt") or tmp_path / "pkg" / s.debian.folder)
+    monkeypatch.setattr(store, "download", lambda s, into: used.append("download") or tmp_path / "pkg" / s.debian.folder)
+    # installed: read in place (the package's folder under a root), nothing fetched
+    assert deb.installed_folder(spec, tmp_path / "pkg") == tmp_path / "pkg" / FASHION_MNIST.debian.folder
+    assert deb.installed_folder(spec, tmp_path / "elsewhere") is None
+    monkeypatch.setattr(store, "installed_folder", lambda s: deb.installed_folder(s, tmp_path / "pkg"))
+    store.build(None, spec)
+    assert used == []
+    # not installed: apt-get download first
+    monkeypatch.setattr(store, "installed_folder", lambda s: None)
+    store.build(None, spec)
+    assert used == ["apt"]
+
+    def no_apt(s, into):
+        raise DataError("apt-get not found")
+
+    monkeypatch.setattr(store, "fetch_and_unpack", no_apt)
+    store.build(None, spec)
+    assert used == ["apt", "download"]
+
+    def offline(s, into):
+        raise DataError("http://...: Name or service not known")
+
+    monkeypatch.setattr(store, "download", offline)
+    with pytest.raises(DataError) as err:
+        store.build(None, spec)
+    assert str(err.value) == (
+        "Fashion-MNIST: no source could be reached (the Debian package dataset-fashion-mnist is not installed; "
+        "apt-get not found; http://...: Name or service not known); give a folder of its original IDX files (--data-dir)"
+    )
+
+
+def test_missing_tools_and_unknown_sources_are_clear(tmp_path, monkeypatch):
+    monkeypatch.setattr(deb.shutil, "which", lambda tool: None)
+    with pytest.raises(DataError, match="apt-get not found"):
+        deb.fetch_and_unpack(FASHION_MNIST, tmp_path)
+    with pytest.raises(DataError, match="no Debian package"):
+        deb.fetch_and_unpack(MNIST, tmp_path)
+    with pytest.raises(DataError, match="no canonical download"):
+        dl.download(MNIST, tmp_path)
+
+
+def _can_fetch() -> str | None:
+    """Why the Debian package cannot be fetched here, or None."""
+    for tool in ("apt-get", "dpkg-deb"):
+        if shutil.which(tool) is None:
+            return f"{tool} not found"
+    return None
+
+
+@pytest.fixture(scope="session")
+def fashion_cache(tmp_path_factory) -> Path:
+    """The genuine Fashion-MNIST, built through the library's own sources: the installed package,
+    or the package fetched with apt-get download and unpacked (after `apt-get update` where the
+    package lists lack it and this is root). Where that cannot work: skipped, or under CI failed."""
+    cache = tmp_path_factory.mktemp("fashion") / "fashion-mnist.npz"
+    why = _can_fetch()
+    if why is None:
+        try:
+            store.load_dataset(cache, None, FASHION_MNIST)
+            return cache
+        except DataError as exc:
+            why = str(exc)
+            if "apt-get update" in why and os.geteuid() == 0:
+                subprocess.run(["apt-get", "update", "-qq"], capture_output=True, timeout=600, check=False)
+                try:
+                    store.load_dataset(cache, None, FASHION_MNIST)
+                    return cache
+                except DataError as again:
+                    why = str(again)
+    if os.environ.get("CI"):
+        pytest.fail(f"Fashion-MNIST could not be obtained from Debian's package: {why}")
+    pytest.skip(f"Fashion-MNIST could not be obtained from Debian's package: {why}")
+
+
+def test_the_genuine_set_verifies_from_the_debian_package(fashion_cache):
+    ds = store.read_cache(fashion_cache, FASHION_MNIST)  # the hashes again
+    assert ds.train_images.shape == (60000, 28, 28) and ds.test_images.shape == (10000, 28, 28)
+    assert tuple(np.bincount(ds.train_labels)) == (6000,) * 10
+    pixels = ds.train_images / 255.0
+    assert (round(float(pixels.mean()), 4), round(float(pixels.std()), 4)) == (0.2860, 0.3530)
+    assert FASHION_MNIST.class_names[0] == "T-shirt/top" and FASHION_MNIST.class_names[9] == "Ankle boot"
+
+
+def test_bdnn_develop_on_fashion_mnist_with_taylor_pruning(fashion_cache, tmp_path):
+    out = tmp_path / "run"
+    args = ["--set", "dataset=fashion-mnist", "--set", "prune.criterion=taylor", "--set", "hidden_init=24"]
+    proc = bdnn_cli("develop", *args, "--cache", str(fashion_cache), "--seed", "0", "--classes", "Trouser,Bag,Sneaker",
+                    "--samples", "150", "--out", str(out), "--threads", "1")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads((out / "summary.json").read_text())
+    assert s["digits"] == [1, 8, 7] and s["config"]["dataset"] == "fashion-mnist" and s["config"]["prune"]["criterion"] == "taylor"
+    assert s["settings"] == settings_key(load_config(REPO / "config" / "config.yaml", sets=args[1::2]))
+    assert s["settings"] != settings_key(load_config(REPO / "config" / "config.yaml", sets=["hidden_init=24"]))
+
+
+@pytest.mark.slow
+def test_the_tiny_sweep_on_fashion_mnist_with_magnitude_pruning(fashion_cache, tmp_path):
+    """`snakemake --config dataset=fashion-mnist prune.criterion=...`: the whole tiny sweep into its
+    own results and figures folders; claims.md, the figures' titles and MLflow name both."""
+    work = tmp_path / "work"
+    work.mkdir()
+    tiny = yaml.safe_load((REPO / "config" / "test.yaml").read_text())
+    for key in ("results_dir", "figures_dir", "mlflow"):  # the places follow the dataset and the criterion
+        del tiny[key]
+    cfg = tmp_path / "fashion.yaml"
+    cfg.write_text(yaml.safe_dump({**tiny, "dataset": "fashion-mnist", "prune": {**tiny["prune"], "criterion": "magnitude"}, "seeds": [0]}))
+    snakemake(work, cache=fashion_cache, config=cfg)
+    results, figures = work / "results" / "fashion-mnist-magnitude", work / "figures" / "fashion-mnist-magnitude"
+    claims = (results / "claims.md").read_text()
+    assert "Dataset: Fashion-MNIST (10 classes: T-shirt/top" in claims and "magnitude (L1 norm of the incoming weights)" in claims
+    assert "digit" not in claims
+    assert (figures / "fig3.png").stat().st_size > 1000 and not (work / "results" / "claims.md").exists()
+    summary = pd.read_csv(results / "summary.csv")
+    assert len(summary) == 4  # 2 subsets x 2 counts x 1 seed
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{results}/mlflow.db")
+    exp = client.get_experiment_by_name("bdnn-sp-fashion-mnist-magnitude")
+    runs = client.search_runs([exp.experiment_id], "tags.kind = 'develop'", max_results=100)
+    assert len(runs) == 4 and {(r.data.tags["dataset"], r.data.tags["criterion"]) for r in runs} == {("fashion-mnist", "magnitude")}
