@@ -252,6 +252,7 @@ def test_tiny_study_through_snakemake(baseline, tmp_path, mnist_cache):
     for path in study_map_figures(work / "figures").values():
         assert Path(path).stat().st_size > 1000
     assert (work / "figures" / "study" / "claims_map.csv").read_bytes() == Path(study_files(results)["map"]).read_bytes()
+    assert (work / "figures" / "study" / "report.md").read_text() == report  # published beside the figures
     assert {"n", "p_reverse", "p_min"} <= set(study_map.columns) and (study_map[study_map["claim"] == "claim1"]["n"] == 1).all()
     # equal steps: every phase of every run has the 200-sample run's steps (20 at batch 10)
     eq = cells_json("equal-steps")

@@ -207,8 +207,13 @@ def study_cell_figures(figures: str | Path, cell: str) -> dict[str, str]:
 
 def published(figures: str | Path) -> dict[str, str]:
     """The results committed beside the figures, from which `bdnn readme` writes the README's
-    generated blocks: the run's claims.json and the study's claims_map.csv."""
-    return {"claims": f"{figures}/{CLAIMS_DATA_FILE}", "study_map": f"{figures}/{STUDY_DIR}/{STUDY_FILES['map']}"}
+    generated blocks: the run's claims.json and the study's claims_map.csv (and its report.md, the
+    mechanisms with their numbers, which the README points to)."""
+    return {
+        "claims": f"{figures}/{CLAIMS_DATA_FILE}",
+        "study_map": f"{figures}/{STUDY_DIR}/{STUDY_FILES['map']}",
+        "study_report": f"{figures}/{STUDY_DIR}/{STUDY_FILES['report']}",
+    }
 
 
 def study_map_figures(figures: str | Path) -> dict[str, str]:

@@ -125,14 +125,19 @@ rule study:
 
 
 rule publish_study_map:
-    """The study's map beside its figures (committed with them; `bdnn readme` reads this copy)."""
+    """The study's map and report beside its figures (committed with them; `bdnn readme` reads the
+    map's copy, the README points to the report's)."""
     input:
-        STUDY_FILES["map"],
+        map=STUDY_FILES["map"],
+        report=STUDY_FILES["report"],
     output:
-        layout.published(FIG)["study_map"],
+        map=layout.published(FIG)["study_map"],
+        report=layout.published(FIG)["study_report"],
     log:
         layout.log_file(R, "publish/study_map"),
     conda:
         "../../environment.yml"
     shell:
-        "cp {input} {output}.tmp && mv {output}.tmp {output} && echo copied {input} to {output} > {log}"
+        "cp {input.map} {output.map}.tmp && mv {output.map}.tmp {output.map}"
+        " && cp {input.report} {output.report}.tmp && mv {output.report}.tmp {output.report}"
+        " && echo copied {input} to {output} > {log}"
