@@ -50,7 +50,7 @@ def _header(ev: dict[str, Any], cfg: Mapping[str, Any], spec: DatasetSpec) -> li
         f"Pruning criterion: {CRITERION_TEXT[prune['criterion']]}.",
         "",
         f"Config: lr {cfg['lr']}, batch {cfg['batch_size']}, {cfg['initial_epochs']} initial epochs, "
-        f"{cfg['retrain_epochs']} retrain epoch(s), prune {prune['schedule']} {step} by {CRITERION_TEXT[prune['criterion']]} down to "
+        f"{cfg['retrain_epochs']} retrain epoch(s), prune {prune['schedule']} {step} down to "
         f"{prune['min_hidden']}, A on the {fit['eval_split']} split, seeds {cfg['seeds']}. "
         f"Configured reading: S {fit['stability']}, E {fit['mean_weight']}.",
         "",
