@@ -391,9 +391,29 @@ def test_settings_keys_are_pinned():
         "dc81df7285",
         "9ccbe09fbb",
     )
-    assert (
-        settings_key(load_config(REPO / "config" / "config.yaml", REPO / "config" / "study.yaml"), "study") == "c3aff4b3fb"
-    )  # study.seeds
+    study = load_config(REPO / "config" / "config.yaml", REPO / "config" / "study.yaml")
+    assert settings_key(study, "study") == "c3aff4b3fb"  # since study.seeds
+
+
+def test_the_default_jobs_config_files_are_pinned():
+    """The digests of the config files the default sweep's jobs read (results/configs/<digest>.yaml):
+    a new key must not change them (dataset and prune.criterion are left out at their defaults),
+    or every job of an existing results folder would run again."""
+    from bdnn.pipeline.layout import config_digest
+    from bdnn.pipeline.views import develop_view, tracking_view, transfer_view
+
+    cfg = load_config(REPO / "config" / "config.yaml")
+    views = [develop_view(cfg, "0-9"), develop_view(cfg, "0-4"), transfer_view(cfg, "transfer"), transfer_view(cfg, "task_transfer")]
+    views += [tracking_view(cfg), tracking_view(cfg, parent=True)]
+    digests = [config_digest(yaml.safe_dump(v, sort_keys=True)) for v in views]
+    assert digests == [
+        "f0b18351ab27b753",
+        "2e059f93fd6ba295",
+        "963793c18941c044",
+        "38808fa852e9b2aa",
+        "379b35374cdfbc71",
+        "a3df16a3ec89e3ac",
+    ]
 
 
 def test_a_code_version_moves_the_keys_of_its_part_only(monkeypatch):
