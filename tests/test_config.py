@@ -58,6 +58,8 @@ def test_class_subsets_by_label_or_by_name():
         validate_config({"dataset": "fashion-mnist", "classes": {"tops": ["Shirt", 6]}})
     with pytest.raises(ConfigError, match="unknown class 'Trouser'; MNIST's classes are 0, 1"):
         validate_config({"classes": {"a": ["Trouser", 1]}})
+    with pytest.raises(ConfigError, match=r"config key classes.a: unknown class label\(s\) \[12\]; MNIST's labels are 0-9"):
+        validate_config({"classes": {"a": ["12", 3]}})
 
 
 def test_settings_key_changes_with_the_method_not_with_the_sweep_lists():

@@ -73,6 +73,22 @@ def test_synthetic_idx_files_parse_and_a_wrong_hash_or_fact_is_refused(tmp_path)
         store.build(tmp_path / "idx", dataclasses.replace(spec, pixel_mean_std=(0.286, 0.353)))
 
 
+def test_a_damaged_download_is_a_one_line_error(tmp_path):
+    spec, _ = synthetic(tmp_path / "idx")
+    raw = (tmp_path / "idx" / "train-images-idx3-ubyte.gz").read_bytes()
+    middle = len(raw) // 2
+    (tmp_path / "idx" / "train-images-idx3-ubyte.gz").write_bytes(
+        raw[:middle] + bytes(b ^ 0xFF for b in raw[middle : middle + 64]) + raw[middle + 64 :]
+    )
+    with pytest.raises(DataError, match=r"^IDX file .*train-images-idx3-ubyte.gz: unreadable, damaged or truncated"):
+        store.build(tmp_path / "idx", spec)
+
+
+def test_a_cache_of_the_other_dataset_is_named(tmp_path, mnist_cache):
+    with pytest.raises(DataError, match="holds MNIST, not Fashion-MNIST: give its own cache"):
+        store.read_cache(mnist_cache, FASHION_MNIST)
+
+
 def test_a_foreign_file_is_a_one_line_error(tmp_path, mnist):
     """MNIST's files where Fashion-MNIST's are expected: the hashes refuse them."""
     for name, stem in MNIST.idx_files.items():

@@ -207,6 +207,8 @@ def test_study_seeds_give_every_cell_one_seed_list():
     assert {c.name: c.key for c in cells(sweep)} == {name: c.key for name, c in by.items()}
     with pytest.raises(ConfigError, match="study.seeds"):
         validate_config({"study": {**STUDY, "seeds": [1, 1]}})
+    with pytest.raises(ConfigError, match=r"config key study.seeds: \[7\] are not among the sweep's seeds"):
+        cells(validate_config({"seeds": [0, 1, 2, 3], "study": {**STUDY, "seeds": [1, 7]}}))
 
 
 def test_study_off_is_refused():

@@ -3,6 +3,7 @@ reachable. What it yields is verified like every other source."""
 
 from __future__ import annotations
 
+import http.client
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -23,6 +24,6 @@ def download(spec: DatasetSpec, into: Path) -> Path:
         try:
             with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:  # noqa: S310 (a fixed http(s) address)
                 (into / f"{stem}.gz").write_bytes(response.read())
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
             raise DataError(f"{url}: {getattr(exc, 'reason', exc)}") from None
     return into

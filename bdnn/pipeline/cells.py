@@ -53,8 +53,13 @@ def _overrides(name: str, study: Mapping[str, Any]) -> tuple[dict[str, Any], str
 
 
 def study_seeds(cfg: Mapping[str, Any]) -> list[int]:
-    """The seeds of every cell of the study: `study.seeds`, or the sweep's seeds where it is null."""
+    """The seeds of every cell of the study: `study.seeds`, or the sweep's seeds where it is null;
+    a ConfigError where study.seeds names a seed the sweep does not have (the default and weight
+    cells read the sweep's runs)."""
     seeds = cfg["study"].get("seeds")
+    extra = sorted(set(seeds or ()) - set(cfg["seeds"]))
+    if extra:
+        raise ConfigError(f"config key study.seeds: {extra} are not among the sweep's seeds; the study reads the sweep's runs of its seeds")
     return list(cfg["seeds"] if seeds is None else seeds)
 
 

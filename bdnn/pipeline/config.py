@@ -222,7 +222,7 @@ def set_dotted(cfg: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def dataset_of(cfg: Mapping[str, Any]) -> DatasetSpec:
-    """The registry's entry of the config's dataset (MNIST, the only one so far)."""
+    """The registry's entry of the config's dataset (`dataset`, MNIST where unset)."""
     return dataset(cfg.get("dataset", MNIST.name))
 
 
@@ -238,6 +238,9 @@ def class_labels(items: Iterable[int | str], data: DatasetSpec, key: str) -> lis
             labels.append(by_name[item.strip().lower()])
         else:
             labels.append(int(item))
+    bad = [label for label in labels if not 0 <= label < data.n_classes]
+    if bad:
+        raise ConfigError(f"{key}: unknown class label(s) {bad}; {data.title}'s labels are 0-{data.n_classes - 1}")
     if len(set(labels)) != len(labels):
         raise ConfigError(f"{key}: a class is given twice in {list(items)}")
     return labels
