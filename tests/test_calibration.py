@@ -139,6 +139,35 @@ def test_claim4_as_a_whole_under_its_least_favourable_nulls(n):
             assert wrong_holds <= TOLERANCE and wrong_fails <= TOLERANCE
 
 
+@pytest.mark.parametrize("n", SEEDS)
+def test_the_baseline_family_under_its_nulls(n):
+    """The comparison against the baselines (bdnn.analysis.compare; issue 19): five baselines,
+    correlated 0.5 within a seed. Wrong verdicts are counted per replication over the family (any
+    baseline wrong): all five null, and one null beside four at +3 SD. The Bonferroni intervals
+    cover the five true means at once, and an interval clear of 0 gives the Holm verdict."""
+    rng = np.random.default_rng(470 + n)
+    for dist in DISTRIBUTIONS:
+        null = correlated(dist, 0.5, rng, REPS, n, 5)
+        verdicts = rules.family(null)
+        any_holds, any_fails = float(np.mean((verdicts == 1).any(axis=1))), float(np.mean((verdicts == -1).any(axis=1)))
+        one_null = rules.family(null + np.array([0.0] + [3.0] * 4))[:, 0]
+        wrong_holds_one, wrong_fails_one = rates(one_null)
+        power, _ = rates(rules.family(null + 1.0)[:, 0])
+        # the Bonferroni interval covers a mean where both one-sided tests at ALPHA / 5 accept it (Hartigan inverts them)
+        p_up, p_down = (p.reshape(REPS, 5) for p in sign_flip_p(np.moveaxis(null, -1, 1).reshape(REPS * 5, n)))
+        coverage = float(np.mean(((p_up > ALPHA / 5) & (p_down > ALPHA / 5)).all(axis=1)))
+        note(f"baselines n={n:2d} {dist:7s}: any wrong holds {any_holds:.4f}, any wrong fails {any_fails:.4f} (all null, Holm); "
+             f"the null one beside four at +3 SD: holds {wrong_holds_one:.4f}, fails {wrong_fails_one:.4f}; "
+             f"simultaneous coverage {coverage:.3f}; power at 1 SD {power:.3f}")  # fmt: skip
+        assert coverage >= COVERAGE
+        if dist in SYMMETRIC:
+            assert max(any_holds, any_fails, wrong_holds_one, wrong_fails_one) <= TOLERANCE
+        by_interval = rules.family_interval(null[:AGREE] + 0.5)
+        assert ((by_interval == 0) | (by_interval == rules.family(null[:AGREE] + 0.5))).all()
+        if n < 6:
+            assert any_holds == any_fails == power == 0.0
+
+
 # ---------------------------------------------------------------------------------------------
 # claim 2: per-seed Spearmans
 

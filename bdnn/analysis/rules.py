@@ -121,6 +121,27 @@ def claim4(differences: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
     return _floor(whole(p_up, p_down, alpha), n)
 
 
+def family(differences: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
+    """A family of m comparisons with the same seeds, differences (R, n, m) (the method minus each
+    baseline): per comparison, holds where Holm's procedure over the m upward sign-flip tests
+    rejects it, fails where Holm over the m downward tests does; (R, m) directions."""
+    d = np.asarray(differences, np.float64)
+    r, n, m = d.shape
+    flat = np.moveaxis(d, -1, 1).reshape(r * m, n)
+    p_up, p_down = (p.reshape(r, m) for p in sign_flip_p(flat))
+    return _floor(_directions(holm(p_up, alpha), holm(p_down, alpha)), n)
+
+
+def family_interval(differences: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
+    """The family read from each comparison's Hartigan interval at the Bonferroni level alpha / m
+    (simultaneous coverage of the m means >= 1 - 2 alpha): an interval clear of 0 implies the Holm
+    verdict in `family` (Holm rejects whatever Bonferroni does); (R, m) directions."""
+    d = np.asarray(differences, np.float64)
+    r, n, m = d.shape
+    low, high = (b.reshape(r, m) for b in hartigan_interval(np.moveaxis(d, -1, 1).reshape(r * m, n), alpha=alpha / m))
+    return _floor(_directions(low > 0, high < 0), n)
+
+
 MIN_COUNTS = 4  # a censored trend is read on at least this many uncensored counts
 
 
