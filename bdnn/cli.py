@@ -92,13 +92,15 @@ def cmd_develop(args: argparse.Namespace) -> None:
 def cmd_transfer(args: argparse.Namespace) -> None:
     from bdnn.pipeline.jobs import TransferJob, run_transfer_job
 
-    req = TransferJob(args.network, args.seed, args.out, args.other_task, args.model, args.develop_summary, args.settings, args.threads)
-    s = run_transfer_job(_config(args, lists=False), req, log)
-    log(
-        f"{'task ' if args.other_task else ''}transfer of the {s['network']} network ({s['hidden']} hidden, "
-        f"accuracy {s['accuracy_before']:.4f} after {s['epochs']} epochs"
-        f"{'' if s['reached_target'] else ', target NOT reached'}) done in {s['seconds']:.1f}s -> {args.out}"
+    req = TransferJob(
+        tuple(args.network), args.seed, args.out, args.other_task, args.model, args.develop_summary, args.settings, args.threads
     )
+    for s in run_transfer_job(_config(args, lists=False), req, log):
+        log(
+            f"{'task ' if args.other_task else ''}transfer of the {s['network']} network ({s['hidden']} hidden, "
+            f"accuracy {s['accuracy_before']:.4f} after {s['epochs']} epochs"
+            f"{'' if s['reached_target'] else ', target NOT reached'}) done in {s['seconds']:.1f}s -> {req.out_of(s['network'])}"
+        )
 
 
 def cmd_data(args: argparse.Namespace) -> None:

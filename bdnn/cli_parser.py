@@ -59,13 +59,15 @@ def _compute_commands(command) -> None:
     )
     p.add_argument("--samples", required=True, type=int, help="training samples (stratified: divisible by the class count)")
     p.set_defaults(func=cmd_develop)
-    p = command("transfer", "one network of the transfer experiment (Fig. 4B/C)",
-                "Prepare one network (--network: the developed one, or a control trained on the same samples), then train it on each "
-                "draw of new samples and record its errors; with --other-task, the transfer to another task.")  # fmt: skip
-    _compute_flags(p, ", ".join(TRANSFER_FILES.values()))
+    p = command("transfer", "networks of the transfer experiment (Fig. 4B/C)",
+                "Prepare each network (--network: the developed one, or a control trained on the same samples), then train it on each "
+                "draw of new samples and record its errors, each into its folder; with --other-task, the transfer to another task. "
+                "Asked together, the two un-pruned controls share one training of the full network.")  # fmt: skip
+    _compute_flags(p, ", ".join(TRANSFER_FILES.values()) + "; with several networks a pattern holding {network}")
     p.add_argument(
-        "--network", choices=NETWORKS, default="pruned", help="which network to transfer: the developed one (pruned) or a control"
-    )
+        "--network", nargs="+", choices=NETWORKS, default=["pruned"], metavar="NETWORK",
+        help=f"which networks to transfer: the developed one (pruned) and/or controls ({', '.join(NETWORKS)})",
+    )  # fmt: skip
     p.add_argument("--model", help="developed network (model.pt of the develop run on transfer.samples); else developed here")
     p.add_argument("--develop-summary", metavar="JSON", help="summary.json of the develop run of --model (its peak iteration)")
     p.add_argument("--other-task", action="store_true", help="transfer to another task (config key task_transfer): "

@@ -14,7 +14,16 @@ from bdnn.data.tasks import classes_test_split, make_task, new_samples, task_dra
 from bdnn.method.settings import TransferSettings
 from bdnn.method.sgd import NumericalError, Tensors
 from bdnn.method.streams import Stream, stream_seed
-from bdnn.method.transfer import new_head, prepare, record_steps, run_task_transfer, run_transfer
+from bdnn.method.transfer import (
+    new_head,
+    prepare,
+    prepare_networks,
+    record_steps,
+    run_task_transfer,
+    run_task_transfers,
+    run_transfer,
+    run_transfers,
+)
 from bdnn.pipeline.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from bdnn.pipeline.layout import CURVE_COLUMNS, NETWORKS, TIMING_COLUMNS
 
@@ -176,6 +185,41 @@ def test_transfer_of_each_network_records_errors_and_what_it_received(mnist, tin
     # the same sample order and draws for every network: the pruned network's curve does not depend on the job
     again = run_transfer("pruned", start, draws)
     assert again.rows == out["pruned"].rows
+
+
+def _weights(model):
+    return [t.clone() for t in model.state_dict().values()]
+
+
+@pytest.mark.parametrize("order", [("unpruned", "unpruned_epochs"), ("unpruned_epochs", "unpruned")])
+def test_the_unpruned_controls_from_one_training_are_the_networks_of_two(mnist, tiny_cfg, order):
+    """Asked together, the two un-pruned controls come from one training: bit for bit the networks
+    (and epochs, targets, accuracies) that each gets alone, whether the accuracy-matched network is
+    reached before the developed network's epochs (peak at its iteration) or after them (peak at
+    iteration 0, 6 epochs allowed), in either order of asking."""
+    task = make_task(mnist, list(range(10)), 200, seed=0)
+    dev = develop_run(task, tiny_cfg, seed=0)
+    base = start_of(task, dev, tiny_cfg)
+    later = dataclasses.replace(base, peak_iteration=0, transfer=dataclasses.replace(base.transfer, max_epochs=6))
+    received = []
+    for start in (base, later):
+        alone = {kind: prepare(kind, start) for kind in order}
+        together = dict(zip(order, prepare_networks(order, start), strict=True))
+        for kind in order:
+            assert together[kind][1] == alone[kind][1], kind
+            assert all(torch.equal(a, b) for a, b in zip(_weights(together[kind][0]), _weights(alone[kind][0]), strict=True)), kind
+        received.append((alone["unpruned"][1]["epochs"], alone["unpruned_epochs"][1]["epochs"]))
+    (m1, e1), (m2, e2) = received
+    assert m1 <= e1 and m2 > e2, received  # both cases happen: matched within, and beyond, the developed epochs
+    # a job of every network gives each the rows its own job gives; a task job likewise
+    draws = {n: Tensors.of(*new_samples(mnist, task, n, 0).arrays(), 10) for n in tiny_cfg["transfer"]["new_samples"]}
+    for res in run_transfers(NETWORKS, base, draws):
+        kind = res.summary["network"]
+        assert res.rows == run_transfer(kind, base, draws).rows, kind
+    with pytest.raises(ValueError, match="unknown network kind 'nope'"):
+        next(prepare_networks(["pruned", "nope"], base))
+    with pytest.raises(ValueError, match="for the task transfer"):
+        next(run_task_transfers(["pruned", "random"], base, draws, base.data.test))
 
 
 def test_record_steps_by_hand():

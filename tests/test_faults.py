@@ -303,7 +303,7 @@ def test_dead_then_dying_tracking_server_loses_no_results_and_rerun_completes(ba
     assert proc.returncode != 0
     assert elapsed < 90, f"a dead server cost {elapsed:.0f}s"
     out = proc.stdout + proc.stderr
-    assert "rule develop:" not in out and "rule transfer:" not in out
+    assert "rule develop:" not in out and "rule transfer:" not in out and "rule task_transfer:" not in out
     assert {p: p.read_bytes() for p in results_before} == results_before
     assert (work / "results" / "curves.csv").exists() and (work / "figures" / "fig3.png").exists()
     assert not (work / "results" / "tracking" / "develop").exists()

@@ -180,11 +180,11 @@ def test_adding_a_seed_runs_only_the_new_seeds_jobs(baseline, tmp_path, mnist_ca
     proc = snakemake(work, "-n", cache=mnist_cache, config=more)
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout + proc.stderr, re.M))
     # 2 subsets x (3 counts x 3 seeds - 2 counts x 2 seeds already run) = 2 x 5 new develop jobs;
-    # one new transfer job per network (seed 2); the sweep's parent run is reused; every tracking
-    # batch that gains a seed reruns (2 subsets x 3 counts; one per network), its old runs kept
+    # one new job per transfer experiment (seed 2: every network); the sweep's parent run is reused;
+    # every tracking batch that gains a seed reruns (2 subsets x 3 counts; one per network), its old runs kept
     assert counts["develop"] == "10" and counts["track_develop"] == "6", counts
-    n = str(len(NETWORKS) + len(TASK_NETWORKS))
-    assert counts["transfer"] == n and counts["track_transfer"] == n and "track_init" not in counts, counts
+    assert counts["transfer"] == counts["task_transfer"] == "1", counts
+    assert counts["track_transfer"] == str(len(NETWORKS) + len(TASK_NETWORKS)) and "track_init" not in counts, counts
     out = proc.stdout + proc.stderr
     planned = re.findall(r"wildcards: (.*)", out)
     assert sum("classes=" in w for w in planned) == 10 + 6  # the dry run lists them: 10 develop jobs and 6 tracking batches
@@ -231,14 +231,12 @@ def test_default_config_dag_and_slurm_profile_parse(tmp_path, mnist_cache):
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out, re.M))
     seeds = len(yaml.safe_load((REPO / "config" / "config.yaml").read_text())["seeds"])
     assert seeds == 16
-    assert counts["develop"] == str(6 * 2 * seeds) and counts["transfer"] == str(seeds * (len(NETWORKS) + len(TASK_NETWORKS)))
+    assert counts["develop"] == str(6 * 2 * seeds) and counts["transfer"] == counts["task_transfer"] == str(seeds)
     assert counts["track_develop"] == str(6 * 2) and counts["aggregate"] == "1"
     args = ("-n", "--config", "seeds=[0, 3]", f"cache={mnist_cache}")
     proc = snakemake(tmp_path, *args, cache=mnist_cache, config=REPO / "config" / "config.yaml")
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout + proc.stderr, re.M))
-    assert counts["develop"] == str(6 * 2 * 2) and counts["transfer"] == str(
-        2 * (len(NETWORKS) + len(TASK_NETWORKS))
-    )  # a list on the command line works
+    assert counts["develop"] == str(6 * 2 * 2) and counts["transfer"] == counts["task_transfer"] == "2"  # a list on the command line works
     env = {**env_with_venv(), "SBATCH_PARTITION": "testpart", "SBATCH_ACCOUNT": "testacct"}
     proc = snakemake(
         tmp_path, "-n", "--workflow-profile", str(REPO / "workflow" / "profiles" / "slurm"), cache=mnist_cache,

@@ -41,7 +41,7 @@ _EXPORTS = {
     ),
     "sgd": ("NumericalError", "Tensors", "evaluate", "train"),
     "streams": ("Stream", "numpy_rng", "stream_seed", "torch_generator"),
-    "transfer": ("Start", "TransferResult", "run_task_transfer", "run_transfer"),
+    "transfer": ("Start", "TransferResult", "run_task_transfer", "run_task_transfers", "run_transfer", "run_transfers"),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_MODULE_OF)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -74,23 +74,32 @@ def train_for(model: PrunableMLP, data: Tensors, training: TrainingSettings, epo
     return model
 
 
-def match_accuracy(start: Start, target: float, log: Log | None = None) -> tuple[PrunableMLP, dict[str, Any]]:
-    """Train the un-pruned network (same init and sample order as the develop run) epoch by
-    epoch until its evaluation accuracy first reaches `target`, at most `transfer.max_epochs`."""
-    model = start.initial()
-    gen = torch_generator(start.seed, Stream.ORDER)
-    training = start.settings.training
-    acc, epochs = 0.0, 0
-    while epochs < start.transfer.max_epochs:
+def unpruned_training(
+    start: Start, target: float, keep: int | None = None, log: Log | None = None
+) -> tuple[tuple[PrunableMLP, dict[str, Any]], PrunableMLP | None]:
+    """Train the un-pruned network (same init and sample order as the develop run) epoch by epoch
+    until its evaluation accuracy first reaches `target`, at most `transfer.max_epochs`: that
+    network and what it reached; with `keep`, the training goes on (or stops) so that the network
+    after `keep` epochs is returned too. One training gives both un-pruned controls: evaluating
+    draws nothing from any stream, so each is the network its own training would give."""
+    model, gen = start.initial(), torch_generator(start.seed, Stream.ORDER)
+    training, cap = start.settings.training, start.transfer.max_epochs
+    matched: tuple[PrunableMLP, dict[str, Any]] | None = None
+    kept: PrunableMLP | None = None
+    epoch = 0
+    while matched is None or (keep is not None and kept is None):
         train_epoch(model, start.data.train, training.lr, training.batch_size, gen)
-        epochs += 1
-        check_finite(model, f"un-pruned network, epoch {epochs}")
-        acc = evaluate(model, start.data.eval)[0]
-        if log:
-            log(f"un-pruned epoch {epochs}: A = {acc:.4f} (target {target:.4f})")
-        if acc >= target:
-            break
-    return model, {"epochs": epochs, "A": acc, "reached": acc >= target}
+        epoch += 1
+        check_finite(model, f"un-pruned network, epoch {epoch}")
+        if epoch == keep:
+            kept = copy.deepcopy(model)
+        if matched is None:
+            acc = evaluate(model, start.data.eval)[0]
+            if log:
+                log(f"un-pruned epoch {epoch}: A = {acc:.4f} (target {target:.4f})")
+            if acc >= target or epoch >= cap:
+                matched = (copy.deepcopy(model), {"epochs": epoch, "A": acc, "reached": acc >= target})
+    return matched, kept
 
 
 def scratch_network(start: Start) -> PrunableMLP:
@@ -118,27 +127,55 @@ def prepare(kind: str, start: Start, log: Log | None = None) -> tuple[PrunableML
     developed size (its own seed stream) trained that long; random: the same schedule and
     retraining, neurons removed at random down to the developed size.
     """
-    if kind not in NETWORKS:
-        raise ValueError(f"unknown network kind {kind!r}: one of {NETWORKS}")
+    return next(prepare_networks([kind], start, log))
+
+
+UNPRUNED = ("unpruned", "unpruned_epochs")  # the controls whose networks one training can give
+
+
+def _network(kind: str, start: Start, target: float, epochs: int, log: Log | None) -> tuple[PrunableMLP, int, bool]:
+    """One network of `prepare`: the model, the epochs it received, whether it reached its target."""
     training, data = start.settings.training, start.data
-    target = evaluate(start.developed, data.eval)[0]
-    epochs = developed_epochs(training, start.peak_iteration)
-    reached = True
     if kind == "pruned":
-        model = start.developed
-    elif kind == "unpruned":
-        model, match = match_accuracy(start, target, log)
-        epochs, reached = match["epochs"], match["reached"]
-    elif kind == "unpruned_epochs":  # same initialisation and sample order as the develop run
-        model = train_for(start.initial(), data.train, training, epochs, torch_generator(start.seed, Stream.ORDER), kind)
-    elif kind == "scratch":  # never saw the 1000-unit training: its own initialisation and order
+        return start.developed, epochs, True
+    if kind == "unpruned":
+        (model, match), _ = unpruned_training(start, target, None, log)
+        return model, match["epochs"], match["reached"]
+    if kind == "unpruned_epochs":  # same initialisation and sample order as the develop run
+        return train_for(start.initial(), data.train, training, epochs, torch_generator(start.seed, Stream.ORDER), kind), epochs, True
+    if kind == "scratch":  # never saw the 1000-unit training: its own initialisation and order
         model = train_for(scratch_network(start), data.train, training, epochs, torch_generator(start.seed, Stream.SCRATCH_ORDER), kind)
-    else:
-        model, iterations = random_pruned(start)
-        epochs = developed_epochs(training, iterations)
-    accuracy = target if kind == "pruned" else evaluate(model, data.eval)[0]
-    info = {"network": kind, "hidden": model.n_hidden, "accuracy_before": accuracy, "target": target}
-    return model, {**info, "epochs": epochs, "reached_target": reached}
+        return model, epochs, True
+    model, iterations = random_pruned(start)
+    return model, developed_epochs(training, iterations), True
+
+
+def _unpruned_pair(start: Start, target: float, epochs: int, log: Log | None) -> dict[str, tuple[PrunableMLP, int, bool]]:
+    """Both un-pruned controls from one training (`unpruned_training`), as `_network` gives each."""
+    (matched, match), kept = unpruned_training(start, target, epochs, log)
+    assert kept is not None
+    return {"unpruned": (matched, match["epochs"], match["reached"]), "unpruned_epochs": (kept, epochs, True)}
+
+
+def prepare_networks(kinds: Sequence[str], start: Start, log: Log | None = None) -> Iterator[tuple[PrunableMLP, dict[str, Any]]]:
+    """The networks of `kinds` in turn, each as `prepare` gives it; both un-pruned controls come
+    from one training of the full network when both are asked (the same networks, in less time)."""
+    unknown = [kind for kind in kinds if kind not in NETWORKS]
+    if unknown:
+        raise ValueError(f"unknown network kind {unknown[0]!r}: one of {NETWORKS}")
+    target = evaluate(start.developed, start.data.eval)[0]
+    epochs = developed_epochs(start.settings.training, start.peak_iteration)
+    shared = set(UNPRUNED) <= set(kinds)
+    pair: dict[str, tuple[PrunableMLP, int, bool]] = {}
+    for kind in kinds:
+        if shared and kind in UNPRUNED:
+            pair = pair or _unpruned_pair(start, target, epochs, log)
+            model, received, reached = pair.pop(kind)
+        else:
+            model, received, reached = _network(kind, start, target, epochs, log)
+        accuracy = target if kind == "pruned" else evaluate(model, start.data.eval)[0]
+        info = {"network": kind, "hidden": model.n_hidden, "accuracy_before": accuracy, "target": target}
+        yield model, {**info, "epochs": received, "reached_target": reached}
 
 
 def record_steps(settings: TransferSettings, per_epoch: int) -> set[int]:
@@ -220,14 +257,22 @@ def transfer_draws(
     return TransferResult(rows=rows, summary={**info, "draws": summaries})
 
 
-def run_transfer(kind: str, start: Start, draws: Mapping[int, Tensors], log: Log | None = None) -> TransferResult:
-    """One network of the transfer experiment (see `prepare`), trained on each draw of unseen
-    samples; error_new / error_test per logged step, and per draw the area under error_new."""
+def run_transfers(kinds: Sequence[str], start: Start, draws: Mapping[int, Tensors], log: Log | None = None) -> Iterator[TransferResult]:
+    """The networks of the transfer experiment (see `prepare_networks`) in turn, each trained on
+    each draw of unseen samples: error_new / error_test per recorded step, and per draw the area
+    under error_new. `seconds`: the time spent since the previous network's result (a training
+    shared by two networks counts to the first)."""
     t0 = time.perf_counter()
-    model, info = prepare(kind, start, log)
-    res = transfer_draws(model, draws, start.data.test, start, info, log)
-    res.summary["seconds"] = time.perf_counter() - t0
-    return res
+    for model, info in prepare_networks(kinds, start, log):
+        res = transfer_draws(model, draws, start.data.test, start, info, log)
+        res.summary["seconds"] = time.perf_counter() - t0
+        yield res
+        t0 = time.perf_counter()
+
+
+def run_transfer(kind: str, start: Start, draws: Mapping[int, Tensors], log: Log | None = None) -> TransferResult:
+    """One network of the transfer experiment (see `run_transfers`)."""
+    return next(run_transfers([kind], start, draws, log))
 
 
 def new_head(model: PrunableMLP, n_out: int, init: str, seed: int) -> PrunableMLP:
@@ -240,22 +285,42 @@ def new_head(model: PrunableMLP, n_out: int, init: str, seed: int) -> PrunableML
     return out
 
 
-def run_task_transfer(kind: str, start: Start, draws: Mapping[int, Tensors], new_test: Tensors, log: Log | None = None) -> TransferResult:
-    """Beyond the paper: the network of one kind (TASK_NETWORKS) gets a new output layer (as many
-    units as the new task's classes) and learns the new task from each draw; error on the draw and
-    on the new task's test images per logged step. `scratch` here is a fresh network of the
-    developed size that never saw the first task."""
-    t0 = time.perf_counter()
-    if kind not in TASK_NETWORKS:
-        raise ValueError(f"unknown network kind {kind!r} for the task transfer: one of {TASK_NETWORKS}")
-    if kind == "scratch":
+def task_networks(kinds: Sequence[str], start: Start, log: Log | None = None) -> Iterator[tuple[PrunableMLP, dict[str, Any]]]:
+    """The networks of the transfer to another task (TASK_NETWORKS) in turn, as `prepare_networks`
+    gives them, except `scratch`: here a fresh network of the developed size that never saw the
+    first task (untrained)."""
+    unknown = [kind for kind in kinds if kind not in TASK_NETWORKS]
+    if unknown:
+        raise ValueError(f"unknown network kind {unknown[0]!r} for the task transfer: one of {TASK_NETWORKS}")
+    prepared = prepare_networks([kind for kind in kinds if kind != "scratch"], start, log)
+    for kind in kinds:
+        if kind != "scratch":
+            yield next(prepared)
+            continue
         model = scratch_network(start)
         accuracy = evaluate(model, start.data.test)[0]
-        info = {"network": kind, "hidden": model.n_hidden, "accuracy_before": accuracy, "target": None, "epochs": 0, "reached_target": True}
-    else:
-        model, info = prepare(kind, start, log)
+        yield (
+            model,
+            {"network": kind, "hidden": model.n_hidden, "accuracy_before": accuracy, "target": None, "epochs": 0, "reached_target": True},
+        )
+
+
+def run_task_transfers(
+    kinds: Sequence[str], start: Start, draws: Mapping[int, Tensors], new_test: Tensors, log: Log | None = None
+) -> Iterator[TransferResult]:
+    """Beyond the paper: each network of `kinds` (see `task_networks`) gets a new output layer (as
+    many units as the new task's classes) and learns the new task from each draw; error on the draw
+    and on the new task's test images per recorded step. `seconds` as in `run_transfers`."""
+    t0 = time.perf_counter()
     n_out = int(new_test.t.shape[1])
-    head = new_head(model, n_out, start.settings.network.init, start.seed)
-    res = transfer_draws(head, draws, new_test, start, info, log)
-    res.summary["seconds"] = time.perf_counter() - t0
-    return res
+    for model, info in task_networks(kinds, start, log):
+        head = new_head(model, n_out, start.settings.network.init, start.seed)
+        res = transfer_draws(head, draws, new_test, start, info, log)
+        res.summary["seconds"] = time.perf_counter() - t0
+        yield res
+        t0 = time.perf_counter()
+
+
+def run_task_transfer(kind: str, start: Start, draws: Mapping[int, Tensors], new_test: Tensors, log: Log | None = None) -> TransferResult:
+    """One network of the transfer to another task (see `run_task_transfers`)."""
+    return next(run_task_transfers([kind], start, draws, new_test, log))

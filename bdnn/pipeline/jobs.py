@@ -22,7 +22,7 @@ from bdnn.method.develop import DevelopData, DevelopResult, Progress, develop
 from bdnn.method.model import PrunableMLP, initial_network
 from bdnn.method.sgd import Tensors
 from bdnn.method.streams import Stream, torch_generator
-from bdnn.method.transfer import Start, TransferResult, check_epoch_training, run_task_transfer, run_transfer
+from bdnn.method.transfer import Start, TransferResult, check_epoch_training, run_task_transfers, run_transfers
 from bdnn.pipeline.checkpoint import load_checkpoint, save_checkpoint
 from bdnn.pipeline.checks import validation_size
 from bdnn.pipeline.config import ConfigError, dataset_of, job_config
@@ -191,10 +191,11 @@ def _develop_summary(path: str, meta: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class TransferJob:
-    """What `bdnn transfer` is asked for: one network, one seed, the main transfer or (other_task)
-    the transfer to another task, from a checkpoint (`model`, `summary`) or developed first."""
+    """What `bdnn transfer` is asked for: networks of one seed, of the main transfer or (other_task)
+    of the transfer to another task, from a checkpoint (`model`, `summary`) or developed first.
+    `out`: the result folder; with several networks, a pattern in which "{network}" names each."""
 
-    network: str
+    networks: tuple[str, ...]
     seed: int
     out: str
     other_task: bool = False
@@ -202,6 +203,17 @@ class TransferJob:
     summary: str | None = None
     expected_key: str | None = None
     threads: int | None = None
+
+    def out_of(self, network: str) -> str:
+        return self.out.replace("{network}", network)
+
+    def check(self) -> None:
+        """Each network once; several networks need "{network}" in `out` (else one folder for all)."""
+        repeated = sorted({n for n in self.networks if self.networks.count(n) > 1})
+        if repeated:
+            raise ConfigError(f"--network {repeated[0]}: given twice")
+        if len(self.networks) > 1 and "{network}" not in self.out:
+            raise ConfigError(f"--out {self.out}: with several networks it must hold {{network}} (each network's folder)")
 
 
 def _transfer_key(cfg: Mapping[str, Any], req: TransferJob) -> tuple[str, str]:
@@ -214,8 +226,9 @@ def _transfer_key(cfg: Mapping[str, Any], req: TransferJob) -> tuple[str, str]:
         return settings_key(cfg, "transfer"), cfg["transfer"]["classes"]
     if cfg["task_transfer"] is None:
         raise ConfigError("--other-task: the config's task_transfer is null (off)")
-    if req.network not in TASK_NETWORKS:
-        raise ConfigError(f"--network {req.network}: the transfer to another task has {', '.join(TASK_NETWORKS)}")
+    for network in req.networks:
+        if network not in TASK_NETWORKS:
+            raise ConfigError(f"--network {network}: the transfer to another task has {', '.join(TASK_NETWORKS)}")
     return settings_key(cfg, "transfer", "task_transfer"), cfg["task_transfer"]["from"]
 
 
@@ -234,9 +247,10 @@ def _draws(job: Job, cfg: Mapping[str, Any], other_task: bool, device: torch.dev
     )
 
 
-def run_transfer_job(cfg: Mapping[str, Any], req: TransferJob, log: Log | None = None) -> dict[str, Any]:
-    """`bdnn transfer`: one network of the transfer experiment (or of the transfer to another task)
-    into `req.out`; returns its summary."""
+def run_transfer_job(cfg: Mapping[str, Any], req: TransferJob, log: Log | None = None) -> list[dict[str, Any]]:
+    """`bdnn transfer`: networks of the transfer experiment (or of the transfer to another task),
+    each into its folder (req.out_of) as soon as it is done; returns their summaries."""
+    req.check()
     used = set_threads(req.threads)
     key, source = _transfer_key(cfg, req)
     check_settings(req.expected_key, key)
@@ -251,11 +265,15 @@ def run_transfer_job(cfg: Mapping[str, Any], req: TransferJob, log: Log | None =
     start = Start(data, developed, peak_iteration, develop_settings(job.cfg), transfer_settings(job.cfg), req.seed)
     draws, test = _draws(job, job.cfg, req.other_task, device, data.test)
     if req.other_task:
-        res = run_task_transfer(req.network, start, draws, test, log)
-        res.summary["to"] = tt["to"]
+        results = run_task_transfers(req.networks, start, draws, test, log)
     else:
-        res = run_transfer(req.network, start, draws, log)
+        results = run_transfers(req.networks, start, draws, log)
     experiment = "task_transfer" if req.other_task else "transfer"
     identity = {"classes": job.name, "samples": t["samples"], "seed": req.seed, "settings": key, "experiment": experiment}
-    save_transfer(req.out, res, job.cfg, identity, runtime(used, device))
-    return res.summary
+    summaries = []
+    for res in results:
+        if req.other_task:
+            res.summary["to"] = tt["to"]
+        save_transfer(req.out_of(res.summary["network"]), res, job.cfg, identity, runtime(used, device))
+        summaries.append(res.summary)
+    return summaries

@@ -125,6 +125,12 @@ def transfer_job(settings: str, network: str, seed: int | str, experiment: str =
     return f"{experiment}/{settings}/{network}/seed{seed}"
 
 
+def transfer_seed_job(settings: str, seed: int | str, experiment: str = "transfer") -> str:
+    """The id of a transfer job as Snakemake runs it (its log and benchmark): every network of one
+    seed; each network's results stay in its own folder (transfer_job)."""
+    return f"{experiment}/{settings}/seed{seed}"
+
+
 def job_files(results: str | Path, job: str) -> dict[str, str]:
     """The result files of a job (develop, transfer or task_transfer), by role."""
     names = DEVELOP_FILES if job.startswith("develop/") else TRANSFER_FILES

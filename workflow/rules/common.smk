@@ -88,6 +88,20 @@ def transfer_files(experiment, settings, network, seed):
     return layout.job_files(R, layout.transfer_job(settings, network, seed, experiment))
 
 
+def seed_transfer_files(experiment, networks):
+    """The result files of one transfer job (every network of one seed), by network and role."""
+    return {
+        f"{network}_{role}": path
+        for network in networks
+        for role, path in transfer_files(experiment, "{settings}", network, "{seed}").items()
+    }
+
+
+def transfer_out(wildcards, experiment):
+    """The result folder of each network of a transfer job, as `bdnn transfer --out` takes it."""
+    return os.path.dirname(transfer_files(experiment, wildcards.settings, "{network}", wildcards.seed)["table"])
+
+
 def developed_files(wildcards):
     """The develop run whose network a transfer job starts from."""
     s = wildcards.settings
@@ -141,8 +155,9 @@ def develop_config(wildcards):
     return ancient(config_file(develop_view(CFG_OF[wildcards.settings], wildcards.classes)))
 
 
-def transfer_config(wildcards):
-    return ancient(config_file(transfer_view(CFG_OF[wildcards.settings], wildcards.experiment)))
+def transfer_config_of(experiment):
+    """The config file the transfer jobs of one experiment read (ancient, as develop_config)."""
+    return lambda w: ancient(config_file(transfer_view(CFG_OF[w.settings], experiment)))
 
 
 def tracking_config(wildcards):

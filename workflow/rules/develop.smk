@@ -1,5 +1,4 @@
 DEVELOP_JOB = layout.develop_job("{settings}", "{classes}", "{samples}", "{seed}")
-TRANSFER_JOB = layout.transfer_job("{settings}", "{network}", "{seed}", "{experiment}")
 DEVELOP_BATCH = layout.develop_batch("{settings}", "{classes}", "{samples}")
 TRANSFER_BATCH = layout.transfer_batch("{settings}", "{network}", "{experiment}")
 
@@ -27,26 +26,45 @@ rule develop:
 
 
 rule transfer:
-    """One network of the transfer experiment (the developed one or a control) on unseen samples, or
-    of the transfer to another task (experiment task_transfer)."""
+    """The transfer experiment of one seed: the developed network and its controls, each trained on
+    unseen samples (the two un-pruned controls from one training of the full network)."""
     input:
-        config=transfer_config,
+        config=transfer_config_of("transfer"),
         cache=config["cache"],
         model=lambda w: developed_files(w)["model"],
         summary=lambda w: developed_files(w)["summary"],
     output:
-        **transfer_files("{experiment}", "{settings}", "{network}", "{seed}"),
+        **seed_transfer_files("transfer", layout.NETWORKS),
     log:
-        layout.log_file(R, TRANSFER_JOB),
+        layout.log_file(R, layout.transfer_seed_job("{settings}", "{seed}")),
     benchmark:
-        layout.benchmark_file(R, TRANSFER_JOB)
+        layout.benchmark_file(R, layout.transfer_seed_job("{settings}", "{seed}"))
     conda:
         "../../environment.yml"
     threads: 1
     params:
-        out=lambda w, output: os.path.dirname(output.table),
-        task=lambda w: "--other-task" if w.experiment == "task_transfer" else "",
+        networks=" ".join(layout.NETWORKS),
+        out=lambda w: transfer_out(w, "transfer"),
+        task="",
     shell:
         "bdnn transfer {params.task} --no-default-config --config {input.config} --cache {input.cache} --settings {wildcards.settings}"
-        " --network {wildcards.network} --seed {wildcards.seed} --model {input.model} --develop-summary {input.summary}"
-        " --threads {threads} --out {params.out} > {log} 2>&1"
+        " --network {params.networks} --seed {wildcards.seed} --model {input.model} --develop-summary {input.summary}"
+        " --threads {threads} --out '{params.out}' > {log} 2>&1"
+
+
+use rule transfer as task_transfer with:
+    input:
+        config=transfer_config_of("task_transfer"),
+        cache=config["cache"],
+        model=lambda w: developed_files(w)["model"],
+        summary=lambda w: developed_files(w)["summary"],
+    output:
+        **seed_transfer_files("task_transfer", layout.TASK_NETWORKS),
+    log:
+        layout.log_file(R, layout.transfer_seed_job("{settings}", "{seed}", "task_transfer")),
+    benchmark:
+        layout.benchmark_file(R, layout.transfer_seed_job("{settings}", "{seed}", "task_transfer"))
+    params:
+        networks=" ".join(layout.TASK_NETWORKS),
+        out=lambda w: transfer_out(w, "task_transfer"),
+        task="--other-task",
