@@ -131,8 +131,8 @@ def test_judge_reads_claim2_on_the_peak_and_on_the_trainable_range():
 
 def test_equal_steps_budget_is_exact(monkeypatch, mnist, tiny_cfg):
     calls = []
-    real = train_module.sgd_step
-    monkeypatch.setattr(train_module, "sgd_step", lambda *a, **k: (calls.append(1), real(*a, **k)))
+    real = train_module.sgd_update
+    monkeypatch.setattr(train_module, "sgd_update", lambda *a, **k: (calls.append(1), real(*a, **k)))
     cfg = {**tiny_cfg, "equal_steps": 57}  # ceil(57 / 10) = 6 steps per epoch of a 57-sample run
     assert phase_steps(training_settings(cfg), 4) == 24 and phase_steps(training_settings({**cfg, "equal_steps": None}), 4) is None
     task = make_task(mnist, list(range(10)), 100, seed=0)

@@ -78,19 +78,42 @@ class Batch:
     y: torch.Tensor | None = None
 
 
-@torch.no_grad()
+@dataclass(frozen=True)
+class Weights:
+    """A network's weights and biases as plain tensors sharing its storage (SGD updates them in
+    place), with the transposes the forward pass reads: looked up once an epoch, not every step."""
+
+    w1: torch.Tensor
+    b1: torch.Tensor
+    w2: torch.Tensor
+    b2: torch.Tensor
+    w1t: torch.Tensor
+    w2t: torch.Tensor
+
+    @classmethod
+    def of(cls, model: PrunableMLP) -> Weights:
+        w1, b1 = model.hidden.weight.detach(), model.hidden.bias.detach()
+        w2, b2 = model.output.weight.detach(), model.output.bias.detach()
+        return cls(w1, b1, w2, b2, w1.t(), w2.t())
+
+
+@torch.inference_mode()
 def sgd_step(model: PrunableMLP, batch: Batch, lr: float, stats: RunningStats | None = None, observe: Observer | None = None) -> None:
-    """One SGD step on a mini-batch for loss mean_b 0.5 * ||sigmoid-output - target||^2.
+    """One SGD step on a mini-batch for loss mean_b 0.5 * ||sigmoid-output - target||^2 (see
+    `sgd_update`, which `train_epoch` calls for each mini-batch under one inference mode)."""
+    sgd_update(Weights.of(model), batch, lr, stats, observe)
+
+
+def sgd_update(w: Weights, batch: Batch, lr: float, stats: RunningStats | None = None, observe: Observer | None = None) -> None:
+    """One SGD step on the weights `w` (call it under torch.inference_mode or torch.no_grad).
 
     With `stats` (and the batch's labels), adds the batch's summed squared error and its number of
     correct predictions (before the update), without a host synchronisation. With `observe`, calls
     it with the hidden activations and d loss / d hidden before the update.
     """
     xb, tb = batch.x, batch.t
-    w1, b1 = model.hidden.weight, model.hidden.bias
-    w2, b2 = model.output.weight, model.output.bias
-    h = torch.addmm(b1, xb, w1.t()).sigmoid_()
-    o = torch.addmm(b2, h, w2.t()).sigmoid_()
+    h = torch.addmm(w.b1, xb, w.w1t).sigmoid_()
+    o = torch.addmm(w.b2, h, w.w2t).sigmoid_()
     err = o - tb
     if stats is not None:
         flat = err.view(-1)
@@ -98,14 +121,14 @@ def sgd_step(model: PrunableMLP, batch: Batch, lr: float, stats: RunningStats | 
         stats.correct.add_((o.argmax(1) == batch.y).sum())
     # d loss / d z2 = (o - t) * o (1 - o) / B
     d2 = err.mul_(o).mul_(1.0 - o).div_(xb.shape[0])
-    grad_h = torch.mm(d2, w2)  # d loss / d hidden
+    grad_h = torch.mm(d2, w.w2)  # d loss / d hidden
     if observe is not None:
         observe(h, grad_h)
     d1 = grad_h.mul_(h).mul_(1.0 - h)
-    w2.addmm_(d2.t(), h, alpha=-lr)
-    b2.sub_(d2.sum(0), alpha=lr)
-    w1.addmm_(d1.t(), xb, alpha=-lr)
-    b1.sub_(d1.sum(0), alpha=lr)
+    w.w2.addmm_(d2.t(), h, alpha=-lr)
+    w.b2.sub_(d2.sum(0), alpha=lr)
+    w.w1.addmm_(d1.t(), xb, alpha=-lr)
+    w.b1.sub_(d1.sum(0), alpha=lr)
 
 
 @dataclass
@@ -139,13 +162,15 @@ def train_epoch(
     ys = data.y.index_select(0, perm) if hooks.stats is not None else None
     step = hooks.step0
     stop = n if limit is None else min(n, limit * batch_size)
-    for start in range(0, stop, batch_size):
-        end = start + batch_size
-        batch = Batch(xs[start:end], ts[start:end], None if ys is None else ys[start:end])
-        sgd_step(model, batch, lr, hooks.stats, hooks.observe)
-        step += 1
-        if hooks.every and hooks.on_batches is not None and (step - hooks.step0) % hooks.every == 0:
-            hooks.on_batches(step)
+    weights = Weights.of(model)
+    xbs, tbs = xs[:stop].split(batch_size), ts[:stop].split(batch_size)
+    ybs = [None] * len(xbs) if ys is None else ys[:stop].split(batch_size)
+    with torch.inference_mode():  # once an epoch: per step it would cost more than a small network's step
+        for xb, tb, yb in zip(xbs, tbs, ybs, strict=True):
+            sgd_update(weights, Batch(xb, tb, yb), lr, hooks.stats, hooks.observe)
+            step += 1
+            if hooks.every and hooks.on_batches is not None and (step - hooks.step0) % hooks.every == 0:
+                hooks.on_batches(step)
     return step
 
 
