@@ -128,6 +128,24 @@ def test_running_training_stats_match_a_full_pass_when_weights_do_not_move():
     assert acc == acc_full and loss == pytest.approx(loss_full, rel=1e-6)
 
 
+def test_evaluate_is_the_models_forward_pass_bit_for_bit():
+    """evaluate's in-place forward pass gives the model's outputs exactly: its accuracy and loss
+    are those of model(x); in chunks the loss sums in another order (equal to rounding)."""
+    from bdnn.method.fitness import accuracy
+    from bdnn.method.sgd import evaluate
+
+    torch.manual_seed(2)
+    m = PrunableMLP(784, 40, 10)
+    y = torch.randint(0, 10, (250,))
+    data = Tensors(x=torch.rand(250, 784), y=y, t=torch.nn.functional.one_hot(y, 10).float())
+    with torch.no_grad():
+        o = m(data.x)
+    want = (accuracy(o.argmax(1), y), float(0.5 * (o - data.t).double().pow(2).sum()) / 250)
+    assert evaluate(m, data) == want
+    acc, loss = evaluate(m, data, chunk=100)
+    assert acc == want[0] and loss == pytest.approx(want[1], rel=1e-9)
+
+
 def test_criteria_by_hand_eq1_and_random():
     m = tiny_net()
     assert Eq1().select(m, 1).tolist() == [1]  # importance 6, 1.25, 4.5: neuron 1 is the least important
