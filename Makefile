@@ -7,7 +7,7 @@ SNAKEMAKE := $(VENV)/bin/snakemake
 # The workflow's jobs call the `bdnn` command: put the venv first on PATH.
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 
-.PHONY: setup lint test test-fast reproduce reproduce-paper-lr preview study report bench lock ui
+.PHONY: setup lint test test-fast reproduce reproduce-paper-lr preview study compare report bench lock ui
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -52,6 +52,13 @@ STUDY_CONFIG := --configfile config/config.yaml config/study.yaml
 study: setup
 	$(SNAKEMAKE) study --cores $(CORES) $(STUDY_CONFIG)
 	$(SNAKEMAKE) all study --report results/report.html $(STUDY_CONFIG)
+
+# The comparison (docs/method.md, "The comparison"): config/compare.yaml merged over config/config.yaml;
+# reuses the default sweep's Eq. 1 runs, then rebuilds results/report.html with the comparison included.
+COMPARE_CONFIG := --configfile config/config.yaml config/compare.yaml
+compare: setup
+	$(SNAKEMAKE) compare --cores $(CORES) $(COMPARE_CONFIG)
+	$(SNAKEMAKE) all compare --report results/report.html $(COMPARE_CONFIG)
 
 report: setup
 	$(SNAKEMAKE) --report results/report.html

@@ -3,6 +3,7 @@
 #   snakemake --configfile config/paper-lr.yaml     # the paper's lr 1, into results/paper-lr, figures/paper-lr
 #   snakemake --workflow-profile workflow/profiles/slurm   # on a SLURM cluster
 #   snakemake study --configfile config/config.yaml config/study.yaml   # the study (make study)
+#   snakemake compare --configfile config/config.yaml config/compare.yaml   # the comparison (make compare)
 # The method: docs/method.md. Every path: bdnn/pipeline/layout.py. Every default: bdnn/pipeline/config.schema.yaml.
 from snakemake.utils import min_version
 
@@ -22,6 +23,7 @@ include: "workflow/rules/develop.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/tracking.smk"
 include: "workflow/rules/study.smk"
+include: "workflow/rules/compare.smk"
 
 
 localrules:
@@ -43,6 +45,11 @@ localrules:
     track_study_init,
     track_study_cell,
     track_study,
+    compare_data,
+    compare_dataset,
+    compare_claims,
+    publish_compare,
+    compare,
 
 
 rule all:

@@ -209,6 +209,30 @@ def cmd_study(args: argparse.Namespace) -> None:
         log(f"wrote {path}")
 
 
+def cmd_compare(args: argparse.Namespace) -> None:
+    from bdnn.pipeline import compare
+    from bdnn.pipeline.comparison import compare_block
+
+    if args.step == "scratch":
+        from bdnn.pipeline.jobs import run_scratch_job
+
+        cfg = _config(args, lists=False, transfer=False)
+        widths = args.widths or (cfg["compare"] or {}).get("widths")
+        if not widths:
+            raise ConfigError("--widths: give the operating widths (the config has no compare block)")
+        rows = run_scratch_job(cfg, args.classes, args.samples, args.seed, args.curve, widths, args.out, args.settings, args.threads, log)
+        log(f"{len(rows)} scratch networks: " + ", ".join(f"{r['hidden']} hidden {r['test_acc']:.4f}" for r in rows) + f" -> {args.out}")
+        return
+    cfg = _config(args)
+    compare_block(cfg)
+    if args.step == "dataset":
+        written = compare.write_dataset(cfg, args.dataset, args.curves, args.summaries, args.scratch, args.out, args.figures)
+    else:
+        written = compare.write_claims(cfg, args.verdicts, args.curves, args.summaries, args.out)
+    for path in written:
+        log(f"wrote {path}")
+
+
 def cmd_ui(args: argparse.Namespace) -> None:
     import os
 

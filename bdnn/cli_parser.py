@@ -10,6 +10,7 @@ from bdnn.cli import (
     _Parser,
     cmd_aggregate,
     cmd_claims,
+    cmd_compare,
     cmd_data,
     cmd_develop,
     cmd_figures,
@@ -164,6 +165,35 @@ def _study_commands(command) -> None:
         p.set_defaults(func=cmd_study)
 
 
+def _compare_commands(command) -> None:
+    compare = command("compare", "the comparison with the field's baselines (make compare)",
+                      "The comparison's jobs and analysis; see each subcommand's --help.", config=False)  # fmt: skip
+    sub = compare.add_subparsers(dest="step", required=True, parser_class=_Parser, metavar="STEP")
+    p = sub.add_parser("scratch", help="networks trained from scratch at the operating widths of one develop run")
+    _config_flags(p)
+    _compute_flags(p, "scratch.csv")
+    p.add_argument("--classes", required=True, help="the develop run's class subset (a name from the config's classes)")
+    p.add_argument("--samples", required=True, type=int, help="the develop run's training samples")
+    p.add_argument("--curve", required=True, metavar="CSV", help="the develop run's curve.csv (same config, subset, count and seed)")
+    p.add_argument("--widths", nargs="+", type=int, metavar="N", help="the operating widths (default: the config's compare.widths)")
+    p = sub.add_parser("dataset", help="one dataset: operating points, verdicts per baseline, the trade-off figure")
+    _config_flags(p)
+    p.add_argument("--dataset", required=True, help="one of compare.datasets")
+    p.add_argument("--curves", nargs="+", required=True, metavar="CSV", help="curve.csv of every criterion's develop runs on it")
+    p.add_argument("--summaries", nargs="+", required=True, metavar="JSON", help="summary.json of those runs, in the same order")
+    p.add_argument("--scratch", nargs="*", default=[], metavar="CSV", help="scratch.csv of every scratch job on it")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder of points.csv and verdicts.json")
+    p.add_argument("--figures", required=True, metavar="DIR", help="folder of the trade-off figure")
+    p = sub.add_parser("claims", help="claims.md/json/html: the verdicts per dataset, claims 1-3 on each and claim 5")
+    _config_flags(p)
+    p.add_argument("--verdicts", nargs="+", required=True, metavar="JSON", help="verdicts.json of every dataset")
+    p.add_argument("--curves", nargs="+", required=True, metavar="CSV", help="curve.csv of every Eq. 1 sweep run (every dataset)")
+    p.add_argument("--summaries", nargs="+", required=True, metavar="JSON", help="summary.json of those runs, in the same order")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder of claims.md, claims.json and claims.html")
+    for p in sub.choices.values():
+        p.set_defaults(func=cmd_compare)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="bdnn",
@@ -182,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     _output_commands(command)
     _track_commands(command)
     _study_commands(command)
+    _compare_commands(command)
     p = command("ui", "serve the project's MLflow store", "Serve the config's SQLite tracking store with `mlflow ui` on "
                 "127.0.0.1 and print the address of its runs table; refuses when there is no store (never creates one).")  # fmt: skip
     p.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default 5000)")

@@ -1,11 +1,22 @@
 """The comparison against the baselines (bdnn.analysis.compare) on hand-made curves: the operating
 points, the per-seed differences, and the family's Holm verdicts computed by hand."""
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import task_data
 
-from bdnn.analysis.compare import baseline_differences, judge, operating_points
+from bdnn.analysis.compare import baseline_differences, claim5, judge, operating_points
+from bdnn.data.tasks import make_task
+from bdnn.method.model import initial_network
+from bdnn.method.scratch import Point, scratch_at_widths
+from bdnn.method.scratch import operating_points as scratch_plan
+from bdnn.method.settings import TrainingSettings
+from bdnn.method.sgd import evaluate, train_epoch
+from bdnn.method.streams import Stream, stream_seed, torch_generator
+from bdnn.pipeline.settings import develop_settings
 
 WIDTHS = [1000, 510, 490, 210, 100, 60, 40, 20, 10]  # iteration 0 is the un-pruned network
 
@@ -64,3 +75,47 @@ def test_the_family_verdicts_by_hand():
     # 5 seeds: no verdict at all; 6 seeds and a family of 2: 2/64 > 0.025, inconclusive however clear
     assert judge(d.iloc[:5])["magnitude"].verdict == "inconclusive (n < 6)"
     assert judge(d.iloc[:6][["magnitude", "random"]])["magnitude"].verdict == "inconclusive"
+
+
+def test_operating_points_of_a_curve_and_the_epochs_received_there():
+    """The scratch networks' plan uses the same nearest-width rule as the trade-off points, and the
+    epochs the pruned network had received: initial_epochs + iteration x retrain_epochs."""
+    training = TrainingSettings(lr=0.1, batch_size=10, initial_epochs=4, retrain_epochs=2, equal_steps=None, trained_start=None)
+    points = scratch_plan(list(range(len(WIDTHS))), WIDTHS, [500, 200, 50], training)
+    assert [(p.target, p.iteration, p.hidden, p.epochs) for p in points] == [(500, 1, 510, 6), (200, 3, 210, 10), (50, 5, 60, 14)]
+    with pytest.raises(ValueError, match="equal_steps"):
+        scratch_plan([0, 1], [10, 5], [5], dataclasses.replace(training, equal_steps=100))
+
+
+def test_scratch_networks_are_fresh_networks_of_the_width_trained_that_long(mnist, tiny_cfg):
+    """Each scratch network is the network initial_network gives for its width from the SCRATCH
+    stream, trained by train_epoch with the SCRATCH_ORDER stream for its epochs: rebuilt by hand."""
+    task = make_task(mnist, list(range(10)), 100, seed=3)
+    data = task_data(task, tiny_cfg)
+    s = develop_settings(tiny_cfg)
+    points = [Point(12, 2, 12, 3), Point(3, 7, 3, 0)]
+    rows = scratch_at_widths(data, s.network, s.training, 3, points, 784)
+    assert [(r["hidden"], r["epochs"]) for r in rows] == [(12, 3), (3, 0)]
+    model = initial_network(784, 12, 10, tiny_cfg["init"], stream_seed(3, Stream.SCRATCH))
+    gen = torch_generator(3, Stream.SCRATCH_ORDER)
+    for _ in range(3):
+        train_epoch(model, data.train, s.training.lr, s.training.batch_size, gen)
+    assert rows[0]["test_acc"] == evaluate(model, data.test)[0]
+    untrained = initial_network(784, 3, 10, tiny_cfg["init"], stream_seed(3, Stream.SCRATCH))
+    assert rows[1]["test_acc"] == evaluate(untrained, data.test)[0]
+
+
+def _peaks(sizes):
+    """Run peaks (classes, samples, seed, hidden) from {samples: [size per seed]}."""
+    return pd.DataFrame([{"classes": "0-9", "samples": s, "seed": i, "hidden": h} for s, hs in sizes.items() for i, h in enumerate(hs)])
+
+
+def test_claim5_is_claim3s_rule_on_the_datasets():
+    """Fashion larger than MNIST by 1..8 neurons on every seed at both counts: the per-seed mean
+    difference is positive on all 8 seeds, exact one-sided p 1/256: holds; swapped: fails."""
+    mnist_sizes = _peaks({1200: [10] * 8, 9600: [12] * 8})
+    fashion_sizes = _peaks({1200: [10 + k for k in range(1, 9)], 9600: [12 + k for k in range(1, 9)]})
+    c = claim5(fashion_sizes, mnist_sizes, ("fashion-mnist", "mnist"))
+    assert c.verdict == "holds" and c.statistic == pytest.approx(4.5) and c.p == pytest.approx(1 / 256) and c.n == 8
+    assert c.text.startswith("mnist's developed network smaller than fashion-mnist's: smaller at 2 of 2 sample counts")
+    assert claim5(mnist_sizes, fashion_sizes, ("mnist", "fashion-mnist")).verdict == "fails"

@@ -10,6 +10,7 @@ import dataclasses
 import gzip
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -185,6 +186,19 @@ def test_the_genuine_set_verifies_from_the_debian_package(fashion_cache):
     assert FASHION_MNIST.class_names[0] == "T-shirt/top" and FASHION_MNIST.class_names[9] == "Ankle boot"
 
 
+def test_the_reference_mlp_is_the_packages_own(fashion_cache, tmp_path):
+    """The accuracy the comparison sets the un-pruned network beside is the one row of an MLP in the
+    benchmark table of the package's README (read from the installed or a fetched package)."""
+    folder = deb.installed_folder(FASHION_MNIST) or deb.fetch_and_unpack(FASHION_MNIST, tmp_path)
+    root = folder.parents[len(Path(FASHION_MNIST.debian.folder).parts) - 1]
+    readme = gzip.open(root / "usr/share/doc/dataset-fashion-mnist/README.md.gz", "rt").read()
+    mlps = [[c.strip() for c in line.split("|")] for line in readme.splitlines() if line.startswith("|MLP")]
+    assert len(mlps) == 1, mlps
+    what, accuracy, source = FASHION_MNIST.reference_mlp
+    assert mlps[0][1] == "MLP 256-128-100" and what.startswith(mlps[0][1]) and float(mlps[0][3]) == accuracy
+    assert "README.md.gz" in source
+
+
 def test_bdnn_develop_on_fashion_mnist_with_taylor_pruning(fashion_cache, tmp_path):
     out = tmp_path / "run"
     args = ["--set", "dataset=fashion-mnist", "--set", "prune.criterion=taylor", "--set", "hidden_init=24"]
@@ -222,3 +236,44 @@ def test_the_tiny_sweep_on_fashion_mnist_with_magnitude_pruning(fashion_cache, t
     exp = client.get_experiment_by_name("bdnn-sp-fashion-mnist-magnitude")
     runs = client.search_runs([exp.experiment_id], "tags.kind = 'develop'", max_results=100)
     assert len(runs) == 4 and {(r.data.tags["dataset"], r.data.tags["criterion"]) for r in runs} == {("fashion-mnist", "magnitude")}
+
+
+@pytest.mark.slow
+def test_the_tiny_comparison_end_to_end(fashion_cache, mnist_cache, tmp_path):
+    """`snakemake compare` on the tiny sweep (3 criteria, 2 datasets, 2 seeds): the Fashion-MNIST
+    cache built beside the configured one is the verified set; the MNIST Eq. 1 runs are the default
+    sweep's (after the comparison the sweep needs no develop run); points, verdicts (n < 6), claim 5,
+    the trade-off figures and the published claims.json; a second call does nothing."""
+    work, caches = tmp_path / "work", tmp_path / "caches"
+    work.mkdir()
+    caches.mkdir()
+    (caches / "mnist.npz").symlink_to(Path(mnist_cache).resolve())
+    (caches / "fashion-mnist.npz").symlink_to(Path(fashion_cache).resolve())
+    configs = (REPO / "config" / "test.yaml", REPO / "config" / "test-compare.yaml")
+    proc = snakemake(work, "compare", cache=caches / "mnist.npz", config=configs)
+    assert "rule compare_data" not in proc.stdout + proc.stderr  # the cache beside the configured one is used as it is
+    results, figures = work / "results", work / "figures"
+    tiny = load_config(*configs)
+    assert (results / "develop" / settings_key(tiny) / "0-4" / "200" / "seed1" / "curve.csv").exists()
+    points = pd.read_csv(results / "compare" / "fashion-mnist" / "points.csv")
+    assert len(points) == 4 * 2 * 2 * 3  # (3 criteria + scratch) x 2 counts x 2 seeds x 3 widths
+    assert set(points["criterion"]) == {"eq1", "magnitude", "random", "scratch"}
+    scratch = points[points["criterion"] == "scratch"].set_index(["samples", "seed", "target"])["hidden"]
+    eq1 = points[points["criterion"] == "eq1"].set_index(["samples", "seed", "target"])["hidden"]
+    assert scratch.sort_index().equals(eq1.sort_index())  # a scratch network at each operating width
+    data = json.loads((results / "compare" / "claims.json").read_text())
+    for name in ("mnist", "fashion-mnist"):
+        baselines = data["datasets"][name]["comparison"]["baselines"]
+        assert set(baselines) == {"magnitude", "random", "scratch"}
+        assert {b["verdict"] for b in baselines.values()} == {"inconclusive (n < 6)"}
+    assert data["claim5"]["harder"] == "fashion-mnist" and data["claim5"]["verdict"] == "inconclusive (n < 6)"
+    claims = (results / "compare" / "claims.md").read_text()
+    assert "## Claim 5" in claims and "MLP 256-128-100 trained on all 60,000 training images, 0.8833" in claims
+    assert json.loads((figures / "compare" / "claims.json").read_text()) == data
+    for name in ("mnist", "fashion-mnist"):
+        assert (figures / "compare" / f"tradeoff-{name}.png").stat().st_size > 10_000
+    again = snakemake(work, "compare", "-n", cache=caches / "mnist.npz", config=configs)
+    assert "Nothing to be done" in again.stdout + again.stderr
+    sweep = snakemake(work, "-n", cache=caches / "mnist.npz", config=REPO / "config" / "test.yaml")
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", sweep.stdout + sweep.stderr, re.M))
+    assert "develop" not in counts and counts["transfer"] == "2", counts

@@ -12,12 +12,16 @@ Tables in, verdicts out: no files.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from bdnn.analysis.peaks import run_peaks
 from bdnn.analysis.stats import ALPHA, hartigan_interval, holm_adjusted, sign_flip_p, with_seed_floor, word
-from bdnn.analysis.verdicts import Claim
+from bdnn.analysis.verdicts import Claim, claim1, claim2, claim3
+from bdnn.method.scratch import nearest
+from bdnn.method.settings import FitnessSettings
 
 OPERATING_WIDTHS = (500, 200, 100, 50, 20)  # the trade-off curves' operating points (nearest recorded width)
 REFERENCE = "eq1"
@@ -33,7 +37,7 @@ def operating_points(curves: pd.DataFrame, widths: Sequence[int] = OPERATING_WID
     for key, g in pruning.groupby(RUN, sort=True):
         g = g.sort_values("iteration")
         for target in widths:
-            row = g.iloc[int(np.argmin(np.abs(g["hidden"].to_numpy() - target)))]  # first argmin: the earlier iteration
+            row = g.iloc[nearest(g["hidden"].tolist(), target)]  # the scratch networks' rule (bdnn.method.scratch)
             rows.append({**dict(zip(RUN, key, strict=True)), "target": target, "iteration": int(row["iteration"]),
                          "hidden": int(row["hidden"]), "test_acc": float(row["test_acc"])})  # fmt: skip
     return pd.DataFrame(rows, columns=[*RUN, "target", "iteration", "hidden", "test_acc"])
@@ -79,3 +83,43 @@ def judge(differences: pd.DataFrame, alpha: float = ALPHA) -> dict[str, Claim]:
         out[name] = Claim(verdict, mean, (float(low[i]), float(high[i])), float(adj_up[i]), text, n, int(len(differences) - n),
                           float(adj_down[i]), min(1.0, m * p_min))  # fmt: skip
     return out
+
+
+SCRATCH = "scratch"  # the baseline of networks trained from scratch at the operating widths
+POINT_COLUMNS = [*RUN, "target", "iteration", "hidden", "test_acc"]
+
+
+def scratch_points(scratch: pd.DataFrame) -> pd.DataFrame:
+    """The scratch networks (rows of scratch.csv: seed, samples, target, iteration, hidden, ...,
+    test_acc) as the points of a baseline named "scratch"."""
+    return scratch.assign(criterion=SCRATCH)[POINT_COLUMNS]
+
+
+def peaks_by_criterion(curves: pd.DataFrame, fit: FitnessSettings) -> dict[str, dict[str, Any]]:
+    """Where each criterion puts the F peak (curves with a `criterion` column): the mean size at
+    the peak per sample count and claim 1 (an interior peak) on these runs."""
+    out = {}
+    for name, g in curves.groupby("criterion", sort=False):
+        p = run_peaks(g.drop(columns="criterion"), fit)
+        out[str(name)] = {"size_at_peak": {str(s): float(v) for s, v in p.groupby("samples")["hidden"].mean().items()},
+                          "claim1": claim1(p)}  # fmt: skip
+    return out
+
+
+def develop_claims(curves: pd.DataFrame, fit: FitnessSettings) -> dict[str, Claim]:
+    """Claims 1-3 under the configured reading on one dataset's sweep (both class subsets)."""
+    p = run_peaks(curves, fit)
+    full = int(p["n_classes"].max())
+    big, small = p[p["n_classes"] == full], p[p["n_classes"] < full]
+    return {"claim1": claim1(big), "claim2": claim2(big), "claim3": claim3(big, small)}
+
+
+def claim5(harder: pd.DataFrame, easier: pd.DataFrame, names: tuple[str, str]) -> Claim:
+    """Claim 5 (the abstract's): on the harder task the developed network is larger. Claim 3's
+    rule on per-seed differences (harder minus easier) of the size at the F peak, run peaks of one
+    class subset of each dataset at the same sample counts and seeds (`names`: harder, easier)."""
+    c = claim3(harder, easier)
+    if c.statistic is None:
+        return c
+    text = f"{names[1]}'s developed network smaller than {names[0]}'s: {c.text} ({names[1]} vs {names[0]})"
+    return replace(c, text=text)

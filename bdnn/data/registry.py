@@ -40,6 +40,9 @@ class DatasetSpec:
     ranges: bool = True  # consecutive labels read as a range of names ("digits 0-4"); else listed
     debian: DebianPackage | None = None  # a Debian package with its IDX files (bdnn.data.debian)
     download_url: str | None = None  # the canonical download: <url><idx file>.gz (bdnn.data.download)
+    # A published MLP's test accuracy to set the un-pruned network beside: (what it is, accuracy,
+    # where it is published); tests/test_fashion.py reads it in the Debian package's own README.
+    reference_mlp: tuple[str, float, str] | None = None
 
     @property
     def input_size(self) -> int:
@@ -117,6 +120,11 @@ FASHION_MNIST = DatasetSpec(
     ranges=False,
     debian=DebianPackage("dataset-fashion-mnist", "usr/share/datasets/fashion-mnist"),
     download_url="http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    reference_mlp=(
+        "MLP 256-128-100 trained on all 60,000 training images",
+        0.8833,
+        "the benchmark table of the dataset's README (usr/share/doc/dataset-fashion-mnist/README.md.gz)",
+    ),
 )
 
 DATASETS = {MNIST.name: MNIST, FASHION_MNIST.name: FASHION_MNIST}

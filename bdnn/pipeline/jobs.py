@@ -4,8 +4,9 @@ are argparse over these; a notebook or another workflow engine can call them dir
 
 from __future__ import annotations
 
+import csv
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from bdnn.files import write_csv, write_json
 from bdnn.method.criteria import Criterion, criterion
 from bdnn.method.develop import DevelopData, DevelopResult, Progress, develop
 from bdnn.method.model import PrunableMLP, initial_network
+from bdnn.method.scratch import operating_points, scratch_at_widths
 from bdnn.method.sgd import Tensors
 from bdnn.method.streams import Stream, torch_generator
 from bdnn.method.transfer import Start, TransferResult, check_epoch_training, run_task_transfers, run_transfers
@@ -27,7 +29,15 @@ from bdnn.pipeline.checkpoint import load_checkpoint, save_checkpoint
 from bdnn.pipeline.checks import validation_size
 from bdnn.pipeline.config import ConfigError, dataset_of, job_config
 from bdnn.pipeline.keys import settings_key
-from bdnn.pipeline.layout import CURVE_COLUMNS, DEVELOP_FILES, TASK_NETWORKS, TRANSFER_COLUMNS, TRANSFER_FILES
+from bdnn.pipeline.layout import (
+    CURVE_COLUMNS,
+    DEVELOP_FILES,
+    SCRATCH_COLUMNS,
+    SCRATCH_FILE,
+    TASK_NETWORKS,
+    TRANSFER_COLUMNS,
+    TRANSFER_FILES,
+)
 from bdnn.pipeline.memory import check_memory
 from bdnn.pipeline.settings import develop_settings, transfer_settings
 
@@ -277,3 +287,34 @@ def run_transfer_job(cfg: Mapping[str, Any], req: TransferJob, log: Log | None =
         save_transfer(req.out_of(res.summary["network"]), res, job.cfg, identity, runtime(used, device))
         summaries.append(res.summary)
     return summaries
+
+
+def run_scratch_job(
+    cfg: Mapping[str, Any], classes: str, samples: int, seed: int, curve: str | Path, widths: Sequence[int], out: str | Path,
+    expected_key: str | None = None, threads: int | None = None, log: Log | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """`bdnn compare scratch`: networks trained from scratch at the operating widths of one develop
+    run (its `curve`, of the same config, subset, count and seed) into `out`/scratch.csv."""
+    set_threads(threads)
+    key = settings_key(cfg)
+    check_settings(expected_key, key)
+    training = develop_settings(cfg).training
+    try:
+        check_epoch_training(training)
+    except ValueError as exc:
+        raise ConfigError(f"config key {exc}") from None
+    try:
+        rows = list(csv.DictReader(Path(curve).open()))
+        iterations, hidden = [int(r["iteration"]) for r in rows], [int(r["hidden"]) for r in rows]
+        points = operating_points(iterations, hidden, widths, training)
+    except (OSError, KeyError, ValueError) as exc:
+        raise ConfigError(f"--curve {curve}: not a develop run's curve.csv ({exc})") from None
+    job = load_job(cfg, classes, samples, seed, log=log)
+    device = resolve_device(job.cfg["runtime"]["device"])
+    settings = develop_settings(job.cfg)
+    if log:
+        log("scratch networks of " + ", ".join(f"{p.hidden} hidden ({p.epochs} epochs)" for p in points))
+    found = scratch_at_widths(job.data(device), settings.network, settings.training, seed, points, job.spec.input_size)
+    table = [{"seed": seed, "samples": samples, **r} for r in found]
+    write_csv(Path(out) / SCRATCH_FILE, table, SCRATCH_COLUMNS)
+    return table

@@ -224,3 +224,50 @@ def published(figures: str | Path) -> dict[str, str]:
 
 def study_map_figures(figures: str | Path) -> dict[str, str]:
     return {"map": f"{figures}/{STUDY_DIR}/{MAP_FIGURE}.png", "map_pdf": f"{figures}/{STUDY_DIR}/{MAP_FIGURE}.pdf"}
+
+
+# ---- the comparison (`make compare`, bdnn.pipeline.compare): its own folder under the results and the figures
+#   <results>/compare/scratch/<settings>/<classes>/<samples>/seed<seed>/scratch.csv   networks trained from scratch
+#   <results>/compare/<dataset>/{points.csv,verdicts.json}                            one dataset's trade-off and verdicts
+#   <results>/compare/{claims.md,claims.json,claims.html}                             the comparison's verdicts and claim 5
+#   <figures>/compare/tradeoff-<dataset>.{png,pdf}, <figures>/compare/claims.json, <figures>/compare/README.md
+# Its develop runs are ordinary develop runs under each variant's settings key (<results>/develop/...).
+COMPARE_DIR = "compare"
+SCRATCH_FILE = "scratch.csv"
+SCRATCH_COLUMNS = ["seed", "samples", "target", "iteration", "hidden", "epochs", "test_acc", "seconds"]
+COMPARE_DATASET_FILES = {"points": "points.csv", "verdicts": "verdicts.json"}
+COMPARE_FILES = {"claims": CLAIMS_FILE, "data": CLAIMS_DATA_FILE, "page": CLAIMS_PAGE_FILE}
+TRADEOFF_FIGURE = "tradeoff"
+
+
+def compare_dir(results: str | Path) -> str:
+    return f"{results}/{COMPARE_DIR}"
+
+
+def scratch_job(settings: str, classes: str, samples: int | str, seed: int | str) -> str:
+    """The id of a comparison's scratch job (every operating width of one develop run), relative to
+    the results folder; <settings> is the develop run's (the Eq. 1 variant of one dataset)."""
+    return f"{COMPARE_DIR}/scratch/{settings}/{classes}/{samples}/seed{seed}"
+
+
+def scratch_file(results: str | Path, settings: str, classes: str, samples: int | str, seed: int | str) -> str:
+    return f"{results}/{scratch_job(settings, classes, samples, seed)}/{SCRATCH_FILE}"
+
+
+def compare_dataset_files(results: str | Path, dataset: str) -> dict[str, str]:
+    return {role: f"{compare_dir(results)}/{dataset}/{name}" for role, name in COMPARE_DATASET_FILES.items()}
+
+
+def compare_files(results: str | Path) -> dict[str, str]:
+    return {role: f"{compare_dir(results)}/{name}" for role, name in COMPARE_FILES.items()}
+
+
+def tradeoff_figures(figures: str | Path, dataset: str) -> dict[str, str]:
+    """{figure, figure_pdf} of one dataset's trade-off curves."""
+    stem = f"{figures}/{COMPARE_DIR}/{TRADEOFF_FIGURE}-{dataset}"
+    return {"figure": f"{stem}.png", "figure_pdf": f"{stem}.pdf"}
+
+
+def published_compare(figures: str | Path) -> str:
+    """The comparison's claims.json committed beside its figures (`bdnn readme` reads it)."""
+    return f"{figures}/{COMPARE_DIR}/{CLAIMS_DATA_FILE}"

@@ -9,6 +9,7 @@ from snakemake.exceptions import WorkflowError
 
 from bdnn.pipeline import layout
 from bdnn.pipeline.cells import cells as study_cells
+from bdnn.pipeline.comparison import cache_of, variants as compare_variants
 from bdnn.pipeline.config import ConfigError, numbers_in_lists, validate_config
 from bdnn.pipeline.keys import settings_key
 from bdnn.pipeline.views import develop_view, tracking_view, transfer_view
@@ -106,6 +107,20 @@ def developed_files(wildcards):
     """The develop run whose network a transfer job starts from."""
     s = wildcards.settings
     return develop_files(DEVELOP_OF[s], SOURCE_OF[s], config["transfer"]["samples"], wildcards.seed)
+
+
+# Scheduling: the longest jobs first, so that short develop runs fill the end of a sweep instead
+# of a lone transfer job on one core (rules transfer and task_transfer: TRANSFER_PRIORITY).
+TRANSFER_PRIORITY = {"transfer": 30, "task_transfer": 20}
+
+
+def develop_priority(wildcards):
+    """A develop run a transfer job starts from before any other; the others largest count first."""
+    samples = int(wildcards.samples)
+    key = (wildcards.settings, wildcards.classes)
+    if samples == config["transfer"]["samples"] and key in {(DEVELOP_OF[s], SOURCE_OF[s]) for s in DEVELOP_OF}:
+        return 10
+    return sum(count <= samples for count in config["samples"])
 
 
 def sweep_develop_files(role, settings=DEVELOP):
@@ -224,6 +239,72 @@ def study_targets(wildcards):
         raise WorkflowError("config key study: the study is off (null); run `make study` (config/study.yaml)")
     runs = [layout.study_tracking_file(R, f"cells/{name}") for name in trained_cells()]
     return [*list(rules.study_map.output), *runs, *list(rules.track_study.output), *list(rules.publish_study_map.output)]
+
+
+# ---- the comparison (workflow/rules/compare.smk): one variant of this config per dataset and criterion
+
+COMPARE = config["compare"]
+VARIANTS = {}
+if COMPARE is not None:
+    try:
+        VARIANTS = {(v.dataset, v.criterion): v for v in compare_variants(config)}
+    except ConfigError as exc:
+        raise WorkflowError(str(exc)) from None
+    for _variant in VARIANTS.values():
+        CFG_OF.setdefault(_variant.key, _variant.config)  # the configured dataset's Eq. 1 variant is this config
+# the datasets other than the configured one, whose caches the compare_data rule builds
+OTHER_DATASETS = [d for d in (COMPARE or {}).get("datasets", []) if d != config["dataset"]]
+
+
+def compare_cache(dataset):
+    """The cache of another dataset, beside the configured one's (as the variants read it)."""
+    return cache_of(config, dataset)
+
+
+def compare_on():
+    if COMPARE is None:
+        raise WorkflowError("config key compare: the comparison is off (null); run `make compare` (config/compare.yaml)")
+
+
+def compare_targets(wildcards):
+    """The comparison's outputs (its claims and their published copy), refused while it is off."""
+    compare_on()
+    return [*rules.compare_claims.output, *rules.publish_compare.output]
+
+
+def compare_develop_jobs(dataset, criterion):
+    """The develop jobs of one variant: Eq. 1's whole sweep (claims 1-3, claim 5), every other
+    criterion's compare.classes at compare.samples."""
+    key = VARIANTS[dataset, criterion].key
+    if criterion == "eq1":
+        return develop_jobs(key)
+    return [layout.develop_job(key, COMPARE["classes"], s, seed) for s in COMPARE["samples"] for seed in config["seeds"]]
+
+
+def compare_trade_off_files(dataset, role):
+    """One file of the given role per develop run on one dataset's trade-off curves (every
+    criterion at compare.samples, compare.classes)."""
+    return [
+        layout.job_files(R, layout.develop_job(VARIANTS[dataset, c].key, COMPARE["classes"], s, seed))[role]
+        for c in COMPARE["criteria"]
+        for s in COMPARE["samples"]
+        for seed in config["seeds"]
+    ]
+
+
+def compare_scratch_files(dataset):
+    key = VARIANTS[dataset, "eq1"].key
+    return [layout.scratch_file(R, key, COMPARE["classes"], s, seed) for s in COMPARE["samples"] for seed in config["seeds"]]
+
+
+def compare_sweep_files(role):
+    """One file of the given role per run of every dataset's Eq. 1 sweep."""
+    return [layout.job_files(R, job)[role] for d in COMPARE["datasets"] for job in compare_develop_jobs(d, "eq1")]
+
+
+def develop_cache(wildcards):
+    """The dataset cache a develop job reads: its settings' dataset's."""
+    return CFG_OF[wildcards.settings]["cache"]
 
 
 # Every config file any job may read, registered while parsing (no file is written: the `config`

@@ -7,13 +7,14 @@ rule develop:
     """One BDNN-sp developmental run (Algorithm 1) per class subset, sample count and seed."""
     input:
         config=develop_config,
-        cache=config["cache"],
+        cache=develop_cache,
     output:
         **develop_files("{settings}", "{classes}", "{samples}", "{seed}"),
     log:
         layout.log_file(R, DEVELOP_JOB),
     benchmark:
         layout.benchmark_file(R, DEVELOP_JOB)
+    priority: develop_priority
     conda:
         "../../environment.yml"
     threads: 1
@@ -39,6 +40,7 @@ rule transfer:
         layout.log_file(R, layout.transfer_seed_job("{settings}", "{seed}")),
     benchmark:
         layout.benchmark_file(R, layout.transfer_seed_job("{settings}", "{seed}"))
+    priority: TRANSFER_PRIORITY["transfer"]
     conda:
         "../../environment.yml"
     threads: 1
@@ -64,6 +66,7 @@ use rule transfer as task_transfer with:
         layout.log_file(R, layout.transfer_seed_job("{settings}", "{seed}", "task_transfer")),
     benchmark:
         layout.benchmark_file(R, layout.transfer_seed_job("{settings}", "{seed}", "task_transfer"))
+    priority: TRANSFER_PRIORITY["task_transfer"]
     params:
         networks=" ".join(layout.TASK_NETWORKS),
         out=lambda w: transfer_out(w, "task_transfer"),

@@ -1,0 +1,116 @@
+# The comparison (`make compare` = `snakemake compare` with config/compare.yaml merged over
+# config/config.yaml): every pruning criterion on every dataset, networks trained from scratch at the
+# operating widths, claim 5. Its develop runs are ordinary develop jobs under each variant's settings
+# key, so the configured dataset's Eq. 1 runs are the sweep's own. The variants and the functions:
+# common.smk.
+COMPARE_FILES = layout.compare_files(R)
+
+
+rule compare_data:
+    """Build and verify the cache of a dataset other than the configured one (beside its cache)."""
+    output:
+        compare_cache("{dataset}"),
+    log:
+        layout.log_file(R, "data-{dataset}"),
+    wildcard_constraints:
+        dataset="|".join(map(re.escape, OTHER_DATASETS)) or "(?!)",
+    conda:
+        "../../environment.yml"
+    shell:
+        "bdnn data --no-default-config --set dataset={wildcards.dataset} --cache {output} > {log} 2>&1"
+
+
+rule compare_scratch:
+    """Networks trained from scratch at the operating widths of one Eq. 1 develop run: each of the
+    width the pruned network had there, trained for as many epochs as it had received."""
+    input:
+        config=develop_config,
+        cache=develop_cache,
+        curve=lambda w: develop_files(w.settings, w.classes, w.samples, w.seed)["curve"],
+    output:
+        layout.scratch_file(R, "{settings}", "{classes}", "{samples}", "{seed}"),
+    log:
+        layout.log_file(R, layout.scratch_job("{settings}", "{classes}", "{samples}", "{seed}")),
+    benchmark:
+        layout.benchmark_file(R, layout.scratch_job("{settings}", "{classes}", "{samples}", "{seed}"))
+    conda:
+        "../../environment.yml"
+    threads: 1
+    params:
+        widths=lambda w: " ".join(map(str, COMPARE["widths"])),
+        out=lambda w, output: os.path.dirname(output[0]),
+    shell:
+        "bdnn compare scratch --no-default-config --config {input.config} --cache {input.cache} --settings {wildcards.settings}"
+        " --classes {wildcards.classes} --samples {wildcards.samples} --seed {wildcards.seed} --curve {input.curve}"
+        " --widths {params.widths} --threads {threads} --out {params.out} > {log} 2>&1"
+
+
+rule compare_dataset:
+    """One dataset of the comparison: every criterion's operating points and the scratch networks',
+    the verdicts per baseline, and the trade-off figure."""
+    input:
+        config=ancient(EFFECTIVE),
+        curves=lambda w: compare_trade_off_files(w.dataset, "curve"),
+        summaries=lambda w: compare_trade_off_files(w.dataset, "summary"),
+        scratch=lambda w: compare_scratch_files(w.dataset),
+    output:
+        **layout.compare_dataset_files(R, "{dataset}"),
+        figure=report(
+            layout.tradeoff_figures(FIG, "{dataset}")["figure"],
+            caption="../report/tradeoff.rst",
+            category="Comparison",
+        ),
+        figure_pdf=layout.tradeoff_figures(FIG, "{dataset}")["figure_pdf"],
+    log:
+        layout.log_file(R, "compare/{dataset}"),
+    conda:
+        "../../environment.yml"
+    params:
+        out=lambda w, output: os.path.dirname(output.points),
+        figures=lambda w, output: os.path.dirname(output.figure),
+    shell:
+        "bdnn compare dataset --no-default-config --config {input.config} --dataset {wildcards.dataset} --curves {input.curves}"
+        " --summaries {input.summaries} --scratch {input.scratch} --out {params.out} --figures {params.figures} > {log} 2>&1"
+
+
+rule compare_claims:
+    """The comparison's claims.md / claims.json / claims.html: the verdicts per baseline on each
+    dataset, claims 1-3 on each dataset's Eq. 1 sweep and claim 5."""
+    input:
+        config=ancient(EFFECTIVE),
+        verdicts=lambda w: [layout.compare_dataset_files(R, d)["verdicts"] for d in COMPARE["datasets"]],
+        curves=lambda w: compare_sweep_files("curve"),
+        summaries=lambda w: compare_sweep_files("summary"),
+    output:
+        claims=COMPARE_FILES["claims"],
+        data=COMPARE_FILES["data"],
+        page=report(COMPARE_FILES["page"], caption="../report/compare.rst", category="Comparison"),
+    log:
+        layout.log_file(R, "compare/claims"),
+    conda:
+        "../../environment.yml"
+    params:
+        out=lambda w, output: os.path.dirname(output.claims),
+    shell:
+        "bdnn compare claims --no-default-config --config {input.config} --verdicts {input.verdicts} --curves {input.curves}"
+        " --summaries {input.summaries} --out {params.out} > {log} 2>&1"
+
+
+rule publish_compare:
+    """The comparison's verdicts beside its figures (committed with them; `bdnn readme` reads the copy)."""
+    input:
+        COMPARE_FILES["data"],
+    output:
+        layout.published_compare(FIG),
+    log:
+        layout.log_file(R, "publish/compare"),
+    conda:
+        "../../environment.yml"
+    shell:
+        "cp {input} {output}.tmp && mv {output}.tmp {output} && echo copied {input} to {output} > {log}"
+
+
+rule compare:
+    """The whole comparison (make compare)."""
+    input:
+        compare_targets,
