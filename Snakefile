@@ -49,6 +49,9 @@ localrules:
     compare_dataset,
     compare_claims,
     publish_compare,
+    track_compare_init,
+    track_compare_scratch,
+    track_compare,
     compare,
 
 

@@ -149,19 +149,34 @@ def _track(args: argparse.Namespace) -> dict[str, Any]:
     from bdnn.tracking import parents, runs
 
     cfg = _config(args, lists=False, transfer=False)
-    if args.what in ("init", "study"):
-        cells = {}
-        if args.what == "study":
-            from bdnn.pipeline.cells import cells as study_cells
-
-            cells = {c.key: c.name for c in study_cells(cfg) if c.trained}
-        return runs.init_parent(cfg, study=args.what == "study", cells=cells)
-    if args.what in ("sweep", "study-results"):
-        track = parents.track_sweep_results if args.what == "sweep" else parents.track_study_results
+    if args.what in ("init", "study", "compare"):
+        return runs.init_parent(cfg, "sweep" if args.what == "init" else args.what, _run_names(cfg, args.what))
+    if args.what in ("sweep", "study-results", "compare-results"):
+        track = {"sweep": parents.track_sweep_results, "study-results": parents.track_study_results}.get(
+            args.what, parents.track_compare_results
+        )
         return track(cfg, args.sweep, Path(args.claims), Path(args.claims_data), [Path(f) for f in args.files])
+    if args.what == "scratch":
+        done = [runs.track_scratch(cfg, Path(r), args.sweep) for r in args.result]
+        return {"runs": done}
     # several folders in one process: one import of mlflow for all (the study logs a cell's runs at once)
     done = [_track_result(cfg, args.what, Path(r), args.sweep) for r in args.result]
     return done[0] if len(done) == 1 else {"runs": done}
+
+
+def _run_names(cfg: dict[str, Any], kind: str) -> dict[str, str]:
+    """The name of each settings key whose runs nest under the study's or the comparison's parent
+    run: a trained study cell's, or a comparison variant's (the sweep's own runs stay the sweep's)."""
+    if kind == "study":
+        from bdnn.pipeline.cells import cells as study_cells
+
+        return {c.key: c.name for c in study_cells(cfg) if c.trained}
+    if kind == "compare":
+        from bdnn.pipeline.comparison import variants
+        from bdnn.pipeline.keys import settings_key
+
+        return {v.key: f"{v.dataset}-{v.criterion}" for v in variants(cfg) if v.key != settings_key(cfg)}
+    return {}
 
 
 def _track_result(cfg: dict[str, Any], kind: str, result: Path, sweep: str) -> dict[str, Any]:
@@ -243,8 +258,9 @@ def cmd_ui(args: argparse.Namespace) -> None:
         log(f"warning: {target['warning']}")
     url = f"http://127.0.0.1:{args.port}/#/experiments/{target['experiment_id']}/runs"
     log(f"serving {target['store']}: open {url} (the runs table; Ctrl-C stops the server)")
-    if target["study_experiment_id"] is not None:
-        log(f"the study (make study): http://127.0.0.1:{args.port}/#/experiments/{target['study_experiment_id']}/runs")
+    for kind, command in (("study", "make study"), ("compare", "make compare")):
+        if target[f"{kind}_experiment_id"] is not None:
+            log(f"the {kind} ({command}): http://127.0.0.1:{args.port}/#/experiments/{target[f'{kind}_experiment_id']}/runs")
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", f"sqlite:///{target['store']}",
            "--artifacts-destination", str(target["artifacts"]), "--host", "127.0.0.1", "--port", str(args.port)]  # fmt: skip
     os.execv(sys.executable, cmd)
@@ -253,12 +269,13 @@ def cmd_ui(args: argparse.Namespace) -> None:
 def cmd_readme(args: argparse.Namespace) -> None:
     import csv
 
-    from bdnn.pipeline.layout import published
+    from bdnn.pipeline.layout import published, published_compare
     from bdnn.report.readme_blocks import BlockError, render
 
     readme, claims = Path(args.readme), Path(args.claims)
     study = Path(args.study_map or published("figures")["study_map"])
-    for path in (readme, claims, *([study] if args.study_map else [])):
+    compare = Path(args.compare or published_compare("figures"))
+    for path in (readme, claims, *([study] if args.study_map else []), *([compare] if args.compare else [])):
         if not path.is_file():
             raise BDNNError(f"no file {path}")
     try:
@@ -267,14 +284,15 @@ def cmd_readme(args: argparse.Namespace) -> None:
         if study.is_file():
             with study.open(newline="") as fh:
                 rows = list(csv.DictReader(fh))
+        compared = json.loads(compare.read_text()) if compare.is_file() else None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
         raise BDNNError(f"cannot read the results: {exc}") from None
     text = readme.read_text()
     try:
-        new = render(text, data, rows, (str(claims), str(study)))
+        new = render(text, data, rows, (str(claims), str(study), str(compare)), compared)
     except BlockError as exc:
         raise BDNNError(str(exc)) from None
-    sources = f"{claims}" + (f" and {study}" if rows is not None else "")
+    sources = ", ".join([str(claims), *([str(study)] if rows is not None else []), *([str(compare)] if compared is not None else [])])
     if args.check:
         if new != text:
             sys.stderr.write(f"bdnn readme: {readme}'s generated blocks differ from {sources}: run `bdnn readme`\n")

@@ -21,7 +21,7 @@ from bdnn.cli import (
     cmd_ui,
     cmd_validate,
 )
-from bdnn.pipeline.layout import DEVELOP_FILES, NETWORKS, TABLES, TRANSFER_FILES, published
+from bdnn.pipeline.layout import DEVELOP_FILES, NETWORKS, TABLES, TRANSFER_FILES, published, published_compare
 
 
 def _config_flags(p: argparse.ArgumentParser) -> None:
@@ -133,11 +133,16 @@ def _track_commands(command) -> None:
 
     what("init", "create the store, the experiment and the sweep's parent run (once, before the fan-out)")
     what("study", "create the study's parent run, in the study's own experiment")
-    for kind in ("develop", "transfer"):
+    what("compare", "create the comparison's parent run, in the comparison's own experiment")
+    for kind in ("develop", "transfer", "scratch"):
         p = what(kind, f"log {kind} result folder(s), each as one run nested under the parent run")
         p.add_argument("--result", nargs="+", required=True, metavar="DIR", help="result folder(s), each logged as one run")
         p.add_argument("--sweep", required=True, metavar="JSON", help="the parent run's record (written by `bdnn track init` or `study`)")
-    for kind, note, data in (("sweep", "claims.md", "claims.json"), ("study-results", "the study's report.md", "claims_map.csv")):
+    for kind, note, data in (
+        ("sweep", "claims.md", "claims.json"),
+        ("study-results", "the study's report.md", "claims_map.csv"),
+        ("compare-results", "the comparison's claims.md", "its claims.json"),
+    ):
         p = what(kind, f"put the results on the parent run: {note} as its description, {data} as metrics, files as artifacts")
         p.add_argument("--sweep", required=True, metavar="JSON", help="the parent run's record")
         p.add_argument("--claims", required=True, metavar="MD", help=f"{note}: the parent run's description")
@@ -219,12 +224,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_ui)
     p = command("readme", "write the README's generated blocks from the committed results",
                 "Rewrite the blocks between the README's `<!-- BEGIN generated: NAME -->` and `<!-- END generated: NAME -->` "
-                "markers from figures/claims.json and figures/study/claims_map.csv (the last full run's); --check changes "
+                "markers from figures/claims.json, figures/study/claims_map.csv and figures/compare/claims.json (the last "
+                "full runs'); --check changes "
                 "nothing and fails where a block differs.", config=False)  # fmt: skip
     p.add_argument("--readme", default="README.md", metavar="FILE", help="the README (default README.md)")
     p.add_argument("--claims", default=published("figures")["claims"], metavar="JSON", help="claims.json of the full run")
     p.add_argument(
         "--study-map", metavar="CSV", help=f"the study's claims_map.csv (default {published('figures')['study_map']}, where it exists)"
+    )
+    p.add_argument(
+        "--compare", metavar="JSON", help=f"the comparison's claims.json (default {published_compare('figures')}, where it exists)"
     )
     p.add_argument("--check", action="store_true", help="exit 1 where a block differs from what the results give; write nothing")
     p.set_defaults(func=cmd_readme)

@@ -14,6 +14,7 @@ import re
 import shutil
 import struct
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -272,6 +273,23 @@ def test_the_tiny_comparison_end_to_end(fashion_cache, mnist_cache, tmp_path):
     assert json.loads((figures / "compare" / "claims.json").read_text()) == data
     for name in ("mnist", "fashion-mnist"):
         assert (figures / "compare" / f"tradeoff-{name}.png").stat().st_size > 10_000
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{results}/mlflow.db")
+    exp = client.get_experiment_by_name(f"{tiny['mlflow']['experiment']}-compare")
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    kinds = Counter(r.data.tags["kind"] for r in runs)
+    # develop: 2 other criteria x 2 datasets x 2 counts + Fashion-MNIST's Eq. 1 sweep (2 subsets x 2 counts), x 2 seeds
+    assert kinds == {"compare": 1, "develop": (2 * 2 * 2 + 4) * 2, "scratch": 2 * 2 * 2}, kinds
+    names = {r.info.run_name for r in runs}
+    assert "fashion-mnist-magnitude-develop-0-9-100-seed0" in names and "mnist-scratch-0-9-200-seed1" in names
+    assert "fashion-mnist-eq1-develop-0-4-200-seed1" in names and "mnist-random-develop-0-9-200-seed1" in names
+    assert not any(n.startswith("mnist-eq1") for n in names)  # the sweep's own runs stay under the sweep's parent
+    parent = next(r for r in runs if r.data.tags["kind"] == "compare")
+    assert "claim5_p" in parent.data.metrics and "fashion-mnist_eq1_minus_scratch" in parent.data.metrics
+    assert {a.path for a in client.list_artifacts(parent.info.run_id, "results/fashion-mnist")} >= {
+        "results/fashion-mnist/points.csv", "results/fashion-mnist/verdicts.json"
+    }  # fmt: skip
     again = snakemake(work, "compare", "-n", cache=caches / "mnist.npz", config=configs)
     assert "Nothing to be done" in again.stdout + again.stderr
     sweep = snakemake(work, "-n", cache=caches / "mnist.npz", config=REPO / "config" / "test.yaml")

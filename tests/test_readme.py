@@ -97,3 +97,19 @@ def test_a_hand_edited_block_fails_the_check_and_bdnn_readme_mends_it(tmp_path):
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "not a claims.json" in res.stderr
     res = _readme("--check", "--readme", str(readme), "--claims", claims, "--study-map", str(tmp_path / "none.csv"))
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and "no file" in res.stderr
+
+
+def test_the_compare_block_tables_each_baseline_and_claim_per_dataset():
+    from bdnn.report.readme_blocks import compare_block
+
+    base = {**CLAIM, "statistic": -0.0042, "interval": [-0.01, 0.002], "p": 0.5, "p_reverse": 0.04, "verdict": "inconclusive"}
+    record = {"comparison": {"baselines": {"random": CLAIM, "scratch": base}}, "claims": {"claim1": CLAIM, "claim3": CLAIM}}
+    data = {"datasets": {"mnist": record, "fashion-mnist": {"comparison": None, "claims": {}}},
+            "claim5": {**CLAIM, "statistic": 3.25, "harder": "fashion-mnist", "easier": "mnist"}}  # fmt: skip
+    lines = compare_block(data).splitlines()
+    assert lines[0] == "| | MNIST | Fashion-MNIST |"
+    assert lines[2] == "| Eq. 1 minus `random` | **holds**: +1.23 pp [+0.40, +inf], n = 16, p = 1/65,536 (min), reverse p = 1 |  |"
+    assert lines[3].startswith("| Eq. 1 minus `scratch` | **inconclusive**: -0.42 pp [-1.00, +0.20], n = 16, p = 0.5, reverse p = 0.04")
+    assert lines[4].startswith("| 1. F has an interior peak | **holds**: 0.01") and lines[5].endswith("|  |  |")  # no claim 2 anywhere
+    assert lines[-1].startswith("Claim 5, on the harder task the developed network is larger (Fashion-MNIST minus MNIST")
+    assert "**holds**: +3.25 neurons [+0.00, +inf], n = 16" in lines[-1]

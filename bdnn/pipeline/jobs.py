@@ -33,7 +33,7 @@ from bdnn.pipeline.layout import (
     CURVE_COLUMNS,
     DEVELOP_FILES,
     SCRATCH_COLUMNS,
-    SCRATCH_FILE,
+    SCRATCH_FILES,
     TASK_NETWORKS,
     TRANSFER_COLUMNS,
     TRANSFER_FILES,
@@ -294,8 +294,9 @@ def run_scratch_job(
     expected_key: str | None = None, threads: int | None = None, log: Log | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """`bdnn compare scratch`: networks trained from scratch at the operating widths of one develop
-    run (its `curve`, of the same config, subset, count and seed) into `out`/scratch.csv."""
-    set_threads(threads)
+    run (its `curve`, of the same config, subset, count and seed) into `out` (SCRATCH_FILES: the
+    table, then the summary: identity, operating widths, config, runtime)."""
+    used = set_threads(threads)
     key = settings_key(cfg)
     check_settings(expected_key, key)
     training = develop_settings(cfg).training
@@ -316,5 +317,7 @@ def run_scratch_job(
         log("scratch networks of " + ", ".join(f"{p.hidden} hidden ({p.epochs} epochs)" for p in points))
     found = scratch_at_widths(job.data(device), settings.network, settings.training, seed, points, job.spec.input_size)
     table = [{"seed": seed, "samples": samples, **r} for r in found]
-    write_csv(Path(out) / SCRATCH_FILE, table, SCRATCH_COLUMNS)
+    write_csv(Path(out) / SCRATCH_FILES["table"], table, SCRATCH_COLUMNS)
+    summary = {**job.identity(key), "widths": list(widths), "seconds": sum(r["seconds"] for r in found), "config": job.cfg}
+    write_json(Path(out) / SCRATCH_FILES["summary"], {**summary, **runtime(used, device)})
     return table

@@ -227,13 +227,13 @@ def study_map_figures(figures: str | Path) -> dict[str, str]:
 
 
 # ---- the comparison (`make compare`, bdnn.pipeline.compare): its own folder under the results and the figures
-#   <results>/compare/scratch/<settings>/<classes>/<samples>/seed<seed>/scratch.csv   networks trained from scratch
+#   <results>/compare/scratch/<settings>/<classes>/<samples>/seed<seed>/{scratch.csv,summary.json}   networks trained from scratch
 #   <results>/compare/<dataset>/{points.csv,verdicts.json}                            one dataset's trade-off and verdicts
 #   <results>/compare/{claims.md,claims.json,claims.html}                             the comparison's verdicts and claim 5
 #   <figures>/compare/tradeoff-<dataset>.{png,pdf}, <figures>/compare/claims.json, <figures>/compare/README.md
 # Its develop runs are ordinary develop runs under each variant's settings key (<results>/develop/...).
 COMPARE_DIR = "compare"
-SCRATCH_FILE = "scratch.csv"
+SCRATCH_FILES = {"table": "scratch.csv", "summary": "summary.json"}
 SCRATCH_COLUMNS = ["seed", "samples", "target", "iteration", "hidden", "epochs", "test_acc", "seconds"]
 COMPARE_DATASET_FILES = {"points": "points.csv", "verdicts": "verdicts.json"}
 COMPARE_FILES = {"claims": CLAIMS_FILE, "data": CLAIMS_DATA_FILE, "page": CLAIMS_PAGE_FILE}
@@ -250,8 +250,9 @@ def scratch_job(settings: str, classes: str, samples: int | str, seed: int | str
     return f"{COMPARE_DIR}/scratch/{settings}/{classes}/{samples}/seed{seed}"
 
 
-def scratch_file(results: str | Path, settings: str, classes: str, samples: int | str, seed: int | str) -> str:
-    return f"{results}/{scratch_job(settings, classes, samples, seed)}/{SCRATCH_FILE}"
+def scratch_files(results: str | Path, settings: str, classes: str, samples: int | str, seed: int | str) -> dict[str, str]:
+    """{table, summary} of one scratch job: a row per operating width; its identity, config and time."""
+    return {role: f"{results}/{scratch_job(settings, classes, samples, seed)}/{name}" for role, name in SCRATCH_FILES.items()}
 
 
 def compare_dataset_files(results: str | Path, dataset: str) -> dict[str, str]:
@@ -266,6 +267,12 @@ def tradeoff_figures(figures: str | Path, dataset: str) -> dict[str, str]:
     """{figure, figure_pdf} of one dataset's trade-off curves."""
     stem = f"{figures}/{COMPARE_DIR}/{TRADEOFF_FIGURE}-{dataset}"
     return {"figure": f"{stem}.png", "figure_pdf": f"{stem}.pdf"}
+
+
+def compare_tracking_file(results: str | Path, what: str = "parent") -> str:
+    """The comparison's parent MLflow run (`parent`, written before its runs are logged), the record
+    of its results on that run (`results`), or of one dataset's scratch networks (`scratch/<dataset>`)."""
+    return f"{compare_dir(results)}/tracking/{what}.json"
 
 
 def published_compare(figures: str | Path) -> str:

@@ -1,5 +1,6 @@
 """The README's generated blocks: the tables of verdicts and numbers, written from the committed
-results of the last full run (figures/claims.json, figures/study/claims_map.csv) between markers,
+results of the last full run (figures/claims.json, figures/study/claims_map.csv,
+figures/compare/claims.json) between markers,
 so that the README cannot drift from them (`bdnn readme`; `bdnn readme --check` fails on any
 difference, and a test runs it)."""
 
@@ -126,6 +127,32 @@ def study_block(rows: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def compare_block(data: Mapping[str, Any]) -> str:
+    """The comparison (figures/compare/claims.json): Eq. 1 against each baseline per dataset (the
+    mean per-seed difference in test accuracy at the operating widths, pp), claims 1-3 on each
+    dataset's Eq. 1 sweep, and claim 5."""
+    from bdnn.data.registry import DATASETS
+
+    names = list(data["datasets"])
+    records = [data["datasets"][d] for d in names]
+    head = ["| | " + " | ".join(DATASETS[d].title for d in names) + " |", "|---|" + "---|" * len(names)]
+    baselines = list(dict.fromkeys(b for r in records for b in ((r.get("comparison") or {}).get("baselines") or {})))
+    lines = [*head]
+    for base in baselines:
+        cells = [((r.get("comparison") or {}).get("baselines") or {}).get(base) for r in records]
+        lines.append(f"| Eq. 1 minus `{base}` | " + " | ".join(verdict_cell(c, 100, "+.2f", " pp") if c else "" for c in cells) + " |")
+    for claim in ("claim1", "claim2", "claim3"):
+        cells = [r["claims"].get(claim) for r in records]
+        of = SPEARMAN_INTERVAL if claim == "claim2" else ""
+        lines.append(f"| {CLAIM_NAMES[claim]} | " + " | ".join(verdict_cell(c, interval_of=of) if c else "" for c in cells) + " |")
+    c5 = data.get("claim5")
+    if c5:
+        harder, easier = DATASETS[c5["harder"]].title, DATASETS[c5["easier"]].title
+        lines += ["", f"Claim 5, on the harder task the developed network is larger ({harder} minus {easier}, size at the F peak): "
+                  f"{verdict_cell(c5, fmt='+.2f', unit=' neurons')}."]  # fmt: skip
+    return "\n".join(lines)
+
+
 def blocks(claims: Mapping[str, Any], study_rows: Sequence[Mapping[str, Any]] | None) -> dict[str, str]:
     """Every generated block by name."""
     out = {
@@ -147,7 +174,10 @@ def replace_blocks(text: str, new: Mapping[str, str]) -> str:
     names = re.findall(re.escape(head) + r"([A-Za-z0-9_-]+)" + re.escape(tail), text)
     stale = sorted(set(names) - set(new))
     if stale:
-        raise BlockError(f"README: block {stale[0]!r} has nothing to write it from (for 'study': figures/study/claims_map.csv)")
+        raise BlockError(
+            f"README: block {stale[0]!r} has nothing to write it from "
+            "(for 'study': figures/study/claims_map.csv, for 'compare': figures/compare/claims.json)"
+        )
     for name, body in new.items():
         begin, end = BEGIN.format(name=name), END.format(name=name)
         pattern = re.compile(re.escape(begin) + r"\n.*?" + re.escape(end), re.DOTALL)
@@ -157,10 +187,17 @@ def replace_blocks(text: str, new: Mapping[str, str]) -> str:
     return text
 
 
-def render(text: str, claims: Mapping[str, Any], study_rows: Sequence[Mapping[str, Any]] | None, names: tuple[str, str]) -> str:
-    """The README `text` with every block written from the claims data and the study's map rows
-    (None: no study published); a one-line BlockError naming the file (`names`: the claims file's
-    and the map's) where either is not what `bdnn claims` or `bdnn study map` writes."""
+def render(
+    text: str,
+    claims: Mapping[str, Any],
+    study_rows: Sequence[Mapping[str, Any]] | None,
+    names: tuple[str, ...],
+    compare: Mapping[str, Any] | None = None,
+) -> str:
+    """The README `text` with every block written from the claims data, the study's map rows and
+    the comparison's claims (None: not published); a one-line BlockError naming the file (`names`:
+    the claims file's, the map's, the comparison's) where one is not what `bdnn claims`, `bdnn
+    study map` or `bdnn compare claims` writes."""
     bad = (KeyError, TypeError, ValueError, AttributeError)
     try:
         made = blocks(claims, None)
@@ -171,4 +208,9 @@ def render(text: str, claims: Mapping[str, Any], study_rows: Sequence[Mapping[st
             made["study"] = study_block(study_rows)
         except bad as exc:
             raise BlockError(f"{names[1]}: not a claims_map.csv of `bdnn study map` ({type(exc).__name__}: {exc})") from None
+    if compare is not None:
+        try:
+            made["compare"] = compare_block(compare)
+        except bad as exc:
+            raise BlockError(f"{names[2]}: not a claims.json of `bdnn compare claims` ({type(exc).__name__}: {exc})") from None
     return replace_blocks(text, made)

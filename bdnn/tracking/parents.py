@@ -45,14 +45,19 @@ def run_note(markdown: str, limit: int = NOTE_LIMIT, full_text: str = f"results/
     return markdown[: markdown.rfind("\n", 0, limit - len(tail))] + tail
 
 
-def _artifact_folder(f: Path, figures_root: Path | None) -> str:
-    """results/ for tables and texts; figures/ for figures, with their folder below `figures_root`
-    (the study's figures/<cell>/fig3.png share their names, so their cell folder is kept)."""
+def _below(folder: str, f: Path, root: Path | None) -> str:
+    if root is None or f.parent.resolve() == root.resolve():
+        return folder
+    return f"{folder}/{f.parent.resolve().relative_to(root.resolve()).as_posix()}"
+
+
+def _artifact_folder(f: Path, figures_root: Path | None, results_root: Path | None = None) -> str:
+    """results/ for tables and texts, figures/ for figures, each with its folder below its root
+    (the study's figures/<cell>/fig3.png share their names, as do the comparison's
+    compare/<dataset>/points.csv, so those folders are kept)."""
     if f.suffix in (".csv", ".md", ".json", ".html"):
-        return "results"
-    if figures_root is None or f.parent.resolve() == figures_root.resolve():
-        return "figures"
-    return f"figures/{f.parent.resolve().relative_to(figures_root.resolve()).as_posix()}"
+        return _below("results", f, results_root)
+    return _below("figures", f, figures_root)
 
 
 def track_parent_results(
@@ -62,12 +67,13 @@ def track_parent_results(
     metrics: Mapping[str, float],
     files: Sequence[Path],
     figures_root: Path | None = None,
+    results_root: Path | None = None,
 ) -> dict[str, Any]:
-    """Put results on a parent run (the sweep's or the study's): the markdown file `note` as its
-    description (rendered in the run's overview), `metrics`, and `files` as artifacts (tables and
-    texts under results/, figures under figures/, in their folder below `figures_root`). Rerun
-    whenever the results change: the same run is updated, never duplicated (artifacts of the same
-    name are replaced)."""
+    """Put results on a parent run (the sweep's, the study's or the comparison's): the markdown
+    file `note` as its description (rendered in the run's overview), `metrics`, and `files` as
+    artifacts (tables and texts under results/, figures under figures/, each in its folder below
+    `results_root` or `figures_root`). Rerun whenever the results change: the same run is updated,
+    never duplicated (artifacts of the same name are replaced)."""
     sweep = json.loads(Path(sweep_file).read_text())
     run_id = sweep["parent_run_id"]
     mlflow_client = client(cfg)
@@ -79,7 +85,7 @@ def track_parent_results(
         mlflow_client.set_tag(run_id, "mlflow.note.content", run_note(note.read_text(), full_text=f"results/{note.name}"))
         mlflow_client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
         for f in files:
-            mlflow_client.log_artifact(run_id, str(f), artifact_path=_artifact_folder(f, figures_root))
+            mlflow_client.log_artifact(run_id, str(f), artifact_path=_artifact_folder(f, figures_root, results_root))
         return {"run_id": run_id, "metrics": len(metrics), "artifacts": len(files)}
 
     return retry(go, "logging results to their MLflow parent run", tracking_uri(cfg))
@@ -113,3 +119,25 @@ def track_study_results(cfg: Mapping[str, Any], parent_file: str, report_md: Pat
     figures = [f.parent for f in files if f.suffix == ".png"]
     root = Path(os.path.commonpath([str(p.resolve()) for p in figures])) if figures else None
     return track_parent_results(cfg, parent_file, report_md, study_metrics(map_csv), files, root)
+
+
+def compare_metrics(claims: Mapping[str, Any]) -> dict[str, float]:
+    """The comparison's claims.json as metrics of its parent run: per dataset each baseline's
+    difference (Eq. 1 minus the baseline) and Holm-adjusted p, and claim 5's statistic and p."""
+    out = {}
+    for dataset, record in claims["datasets"].items():
+        for name, c in ((record.get("comparison") or {}).get("baselines") or {}).items():
+            out[mlflow_key(f"{dataset}_eq1_minus_{name}")] = c["statistic"]
+            out[mlflow_key(f"{dataset}_eq1_minus_{name}_p")] = c["p"]
+    if claims.get("claim5"):
+        out["claim5_difference"], out["claim5_p"] = claims["claim5"]["statistic"], claims["claim5"]["p"]
+    return {k: float(v) for k, v in out.items() if v is not None}
+
+
+def track_compare_results(
+    cfg: Mapping[str, Any], parent_file: str, claims_md: Path, claims_json: Path, files: Sequence[Path]
+) -> dict[str, Any]:
+    """The comparison's results on its parent run: its claims.md as the description, the verdicts'
+    numbers as metrics, its tables, claims and trade-off figures as artifacts (track_parent_results)."""
+    metrics = compare_metrics(json.loads(claims_json.read_text()))
+    return track_parent_results(cfg, parent_file, claims_md, metrics, files, results_root=claims_md.parent)

@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from bdnn.pipeline.keys import settings, settings_key
-from bdnn.pipeline.layout import DEVELOP_FILES, ERROR_COLUMNS, METRIC_COLUMNS, TRANSFER_FILES, develop_job, transfer_job
+from bdnn.pipeline.layout import (
+    DEVELOP_FILES,
+    ERROR_COLUMNS,
+    METRIC_COLUMNS,
+    SCRATCH_FILES,
+    TRANSFER_FILES,
+    develop_job,
+    scratch_job,
+    transfer_job,
+)
 from bdnn.pipeline.provenance import git_commit
 from bdnn.tracking.store import (
     TrackingError,
@@ -23,8 +32,8 @@ from bdnn.tracking.store import (
     flatten,
     get_or_create,
     mlflow_key,
+    own_experiment,
     retry,
-    study_experiment,
     tracking_uri,
 )
 
@@ -45,27 +54,34 @@ def sweep_key(cfg: Mapping[str, Any]) -> str:
     return settings_key(cfg, "transfer")
 
 
-def study_key(cfg: Mapping[str, Any]) -> str:
-    """The study's key: the method's settings and the study block (its cells and thresholds)."""
-    return settings_key(cfg, "study")
+def parent_key(cfg: Mapping[str, Any], kind: str) -> str:
+    """A parent run's key: the sweep's (sweep_key), or the study's or the comparison's (the method's
+    settings and its block: the study's cells and thresholds, the comparison's datasets, criteria,
+    counts and widths)."""
+    return sweep_key(cfg) if kind == "sweep" else settings_key(cfg, kind)
 
 
-def init_parent(cfg: Mapping[str, Any], study: bool = False, cells: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Create the store, the experiment and the parent run of the sweep (or, with `study`, of the
-    study, in its own experiment (study_experiment)), once, before the fan-out. Its record names
-    `cells`: the study cell of each trained cell's settings key (its runs are named by cell)."""
-    kind = "study" if study else "sweep"
-    key = study_key(cfg) if study else sweep_key(cfg)
+PARENT_KINDS = ("sweep", "study", "compare")
+
+
+def init_parent(cfg: Mapping[str, Any], kind: str = "sweep", names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Create the store, the experiment and the parent run of the sweep (or of the study or the
+    comparison, each in its own experiment (own_experiment)), once, before the fan-out. Its record
+    names (`cells`) the study cell or comparison variant of each settings key whose runs nest under
+    it (they are named by it)."""
+    if kind not in PARENT_KINDS:
+        raise TrackingError(f"no parent run of kind {kind!r} ({', '.join(PARENT_KINDS)})")
+    key = parent_key(cfg, kind)
     mlflow_client = client(cfg)
 
     def go():
-        exp_id = experiment(mlflow_client, cfg, study_experiment(cfg) if study else None)
+        exp_id = experiment(mlflow_client, cfg, None if kind == "sweep" else own_experiment(cfg, kind))
         tags = {"sweep": key, "git_commit": git_commit(), "kind": kind}
         run_id, created = get_or_create(mlflow_client, exp_id, f"{kind}/{key}", tags, f"{kind}-{key}")
         if created:
             from mlflow.entities import Param
 
-            params = [Param(mlflow_key(k), v[:6000]) for k, v in flatten(settings(cfg, "study" if study else "transfer")).items()]
+            params = [Param(mlflow_key(k), v[:6000]) for k, v in flatten(settings(cfg, "transfer" if kind == "sweep" else kind)).items()]
             for batch in batches(params, 100):
                 mlflow_client.log_batch(run_id, params=batch)
             mlflow_client.set_terminated(run_id, "FINISHED")
@@ -74,7 +90,7 @@ def init_parent(cfg: Mapping[str, Any], study: bool = False, cells: Mapping[str,
             "parent_run_id": run_id,
             "sweep": key,
             "tracking_uri": tracking_uri(cfg),
-            "cells": dict(cells or {}),
+            "cells": dict(names or {}),
         }
 
     return retry(go, f"creating the MLflow experiment and {kind} run", tracking_uri(cfg))
@@ -147,7 +163,7 @@ def track_develop(cfg: Mapping[str, Any], result: Path, sweep_file: str | None, 
 
     sweep, s, end_ms = _read(result, DEVELOP_FILES, sweep_file)
     seed, classes = s["seed"], s["classes"]
-    cell = sweep.get("cells", {}).get(s["settings"])  # a study cell's run: named by its cell
+    cell = sweep.get("cells", {}).get(s["settings"])  # a study cell's or a comparison variant's run: named by it
     scalars = {
         "classes": classes, "n_classes": s["n_classes"], "n_samples": s["samples"], "seed": seed, **method_names(s["config"]),
         **({"cell": cell} if cell else {}),
@@ -193,4 +209,23 @@ def track_transfer(cfg: Mapping[str, Any], result: Path, sweep_file: str | None)
         values = {k: getattr(row, k) for k in ERROR_COLUMNS}  # the test error only at epoch ends (NaN between)
         run.metrics += [(f"{k}_{row.network}_{row.new_samples}", float(v), int(row.step)) for k, v in values.items() if pd.notna(v)]
     run.files = [result / f for f in TRANSFER_FILES.values()]
+    return _log(cfg, sweep, s, run, end_ms)
+
+
+def track_scratch(cfg: Mapping[str, Any], result: Path, sweep_file: str | None) -> dict[str, Any]:
+    """Log one scratch folder (the networks trained from scratch at the operating widths of one
+    develop run) as one run nested under the comparison's parent: per network its test accuracy
+    and epochs as metrics at the step of its width, its files as artifacts."""
+    import pandas as pd
+
+    sweep, s, end_ms = _read(result, SCRATCH_FILES, sweep_file)
+    seed, classes = s["seed"], s["classes"]
+    scalars = {"classes": classes, "n_classes": s["n_classes"], "n_samples": s["samples"], "seed": seed, **method_names(s["config"])}
+    table = pd.read_csv(result / SCRATCH_FILES["table"])
+    note = "trained from scratch: " + ", ".join(f"{r.hidden} hidden {r.epochs} epochs {r.test_acc:.1%}" for r in table.itertuples())
+    name = f"{s['config'].get('dataset', 'mnist')}-scratch-{classes}-{s['samples']}-seed{seed}"
+    run = Run(scratch_job(s["settings"], classes, s["samples"], seed), name, "scratch", note, scalars, settings(s["config"]))
+    for r in table.itertuples():
+        run.metrics += [("test_acc", float(r.test_acc), int(r.hidden)), ("epochs", float(r.epochs), int(r.hidden))]
+    run.files = [result / f for f in SCRATCH_FILES.values()]
     return _log(cfg, sweep, s, run, end_ms)

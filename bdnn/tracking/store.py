@@ -78,10 +78,15 @@ def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
+def own_experiment(cfg: Mapping[str, Any], kind: str) -> str:
+    """The study's or the comparison's own experiment (`<experiment>-study`, `<experiment>-compare`):
+    their hundreds of runs would otherwise push the sweep's parent run off the first page of the
+    runs table, which loads the newest runs first."""
+    return f"{cfg['mlflow']['experiment']}-{kind}"
+
+
 def study_experiment(cfg: Mapping[str, Any]) -> str:
-    """The study's own experiment (`<experiment>-study`): its 240-odd runs would otherwise push the
-    sweep's parent run off the first page of the runs table, which loads the newest runs first."""
-    return f"{cfg['mlflow']['experiment']}-study"
+    return own_experiment(cfg, "study")
 
 
 def experiment(client, cfg: Mapping[str, Any], name: str | None = None) -> str:
@@ -130,7 +135,7 @@ def batches(items: list, size: int) -> Iterable[list]:
 
 def ui_target(cfg: Mapping[str, Any]) -> dict[str, Any]:
     """What `bdnn ui` serves: the project's SQLite store (never created here), its experiment's
-    id (and the study's, where `make study` ran), and a warning where the store's artifacts were logged under another results folder
+    id (and the study's and the comparison's, where `make study` and `make compare` ran), and a warning where the store's artifacts were logged under another results folder
     (MLflow keeps absolute artifact paths: a moved results folder leaves its artifact views empty)."""
     uri = tracking_uri(cfg)
     if not uri.startswith("sqlite:///"):
@@ -144,6 +149,7 @@ def ui_target(cfg: Mapping[str, Any]) -> dict[str, Any]:
     mlflow_client = MlflowClient(tracking_uri=f"sqlite:///{store}")
     exp = mlflow_client.get_experiment_by_name(cfg["mlflow"]["experiment"])
     study = mlflow_client.get_experiment_by_name(study_experiment(cfg))
+    compare = mlflow_client.get_experiment_by_name(own_experiment(cfg, "compare"))
     if exp is None:
         raise TrackingError(f"the store {store} has no experiment {cfg['mlflow']['experiment']!r}")
     artifacts = (Path(cfg["results_dir"]) / MLARTIFACTS_DIR).resolve()
@@ -159,5 +165,6 @@ def ui_target(cfg: Mapping[str, Any]) -> dict[str, Any]:
         "artifacts": artifacts,
         "experiment_id": exp.experiment_id,
         "study_experiment_id": study.experiment_id if study is not None else None,
+        "compare_experiment_id": compare.experiment_id if compare is not None else None,
         "warning": warning,
     }

@@ -252,6 +252,11 @@ if COMPARE is not None:
         raise WorkflowError(str(exc)) from None
     for _variant in VARIANTS.values():
         CFG_OF.setdefault(_variant.key, _variant.config)  # the configured dataset's Eq. 1 variant is this config
+        # its runs are tracked under the comparison's parent run (the sweep's own under the sweep's)
+        SWEEP_FILE_OF.setdefault(_variant.key, layout.compare_tracking_file(R))
+COMPARE_RECORD = layout.compare_tracking_file(R)
+# the comparison's key (the method's settings and the compare block): its parent run's identity
+COMPARE_KEY = settings_key(config, "compare") if COMPARE is not None else None
 # the datasets other than the configured one, whose caches the compare_data rule builds
 OTHER_DATASETS = [d for d in (COMPARE or {}).get("datasets", []) if d != config["dataset"]]
 
@@ -267,18 +272,37 @@ def compare_on():
 
 
 def compare_targets(wildcards):
-    """The comparison's outputs (its claims and their published copy), refused while it is off."""
+    """The comparison's outputs (its claims and their published copy) and their MLflow records,
+    refused while it is off."""
     compare_on()
-    return [*rules.compare_claims.output, *rules.publish_compare.output]
+    return [*rules.compare_claims.output, *rules.publish_compare.output, *compare_tracked()]
+
+
+def compare_batches(dataset, criterion):
+    """(class subset, sample count) of one variant's develop runs: Eq. 1's whole sweep (claims 1-3,
+    claim 5), every other criterion's compare.classes at compare.samples."""
+    if criterion == "eq1":
+        return [(c, s) for c in CLASSES for s in config["samples"]]
+    return [(COMPARE["classes"], s) for s in COMPARE["samples"]]
 
 
 def compare_develop_jobs(dataset, criterion):
-    """The develop jobs of one variant: Eq. 1's whole sweep (claims 1-3, claim 5), every other
-    criterion's compare.classes at compare.samples."""
+    """The develop jobs of one variant (compare_batches x seeds)."""
     key = VARIANTS[dataset, criterion].key
-    if criterion == "eq1":
-        return develop_jobs(key)
-    return [layout.develop_job(key, COMPARE["classes"], s, seed) for s in COMPARE["samples"] for seed in config["seeds"]]
+    return [layout.develop_job(key, c, s, seed) for c, s in compare_batches(dataset, criterion) for seed in config["seeds"]]
+
+
+def compare_tracked():
+    """The MLflow records of the comparison: every variant's develop runs by subset and count (the
+    sweep's own Eq. 1 runs under the sweep's parent run, the others under the comparison's), the
+    scratch networks by dataset, and its results on its parent run."""
+    develop = [
+        layout.tracking_file(R, layout.develop_batch(VARIANTS[d, c].key, classes, samples))
+        for d, c in VARIANTS
+        for classes, samples in compare_batches(d, c)
+    ]
+    scratch = [layout.compare_tracking_file(R, f"scratch/{d}") for d in COMPARE["datasets"]]
+    return [*develop, *scratch, layout.compare_tracking_file(R, "results")]
 
 
 def compare_trade_off_files(dataset, role):
@@ -292,9 +316,10 @@ def compare_trade_off_files(dataset, role):
     ]
 
 
-def compare_scratch_files(dataset):
+def compare_scratch_files(dataset, role):
+    """One file of the given role per scratch job of one dataset (every Eq. 1 run at compare.samples)."""
     key = VARIANTS[dataset, "eq1"].key
-    return [layout.scratch_file(R, key, COMPARE["classes"], s, seed) for s in COMPARE["samples"] for seed in config["seeds"]]
+    return [layout.scratch_files(R, key, COMPARE["classes"], s, seed)[role] for s in COMPARE["samples"] for seed in config["seeds"]]
 
 
 def compare_sweep_files(role):

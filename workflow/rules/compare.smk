@@ -28,7 +28,7 @@ rule compare_scratch:
         cache=develop_cache,
         curve=lambda w: develop_files(w.settings, w.classes, w.samples, w.seed)["curve"],
     output:
-        layout.scratch_file(R, "{settings}", "{classes}", "{samples}", "{seed}"),
+        **layout.scratch_files(R, "{settings}", "{classes}", "{samples}", "{seed}"),
     log:
         layout.log_file(R, layout.scratch_job("{settings}", "{classes}", "{samples}", "{seed}")),
     benchmark:
@@ -38,7 +38,7 @@ rule compare_scratch:
     threads: 1
     params:
         widths=lambda w: " ".join(map(str, COMPARE["widths"])),
-        out=lambda w, output: os.path.dirname(output[0]),
+        out=lambda w, output: os.path.dirname(output.table),
     shell:
         "bdnn compare scratch --no-default-config --config {input.config} --cache {input.cache} --settings {wildcards.settings}"
         " --classes {wildcards.classes} --samples {wildcards.samples} --seed {wildcards.seed} --curve {input.curve}"
@@ -52,7 +52,7 @@ rule compare_dataset:
         config=ancient(EFFECTIVE),
         curves=lambda w: compare_trade_off_files(w.dataset, "curve"),
         summaries=lambda w: compare_trade_off_files(w.dataset, "summary"),
-        scratch=lambda w: compare_scratch_files(w.dataset),
+        scratch=lambda w: compare_scratch_files(w.dataset, "table"),
     output:
         **layout.compare_dataset_files(R, "{dataset}"),
         figure=report(
@@ -108,6 +108,68 @@ rule publish_compare:
         "../../environment.yml"
     shell:
         "cp {input} {output}.tmp && mv {output}.tmp {output} && echo copied {input} to {output} > {log}"
+
+
+rule track_compare_init:
+    """Create the comparison's parent MLflow run, in the comparison's own experiment, before its
+    runs are logged (its variants' develop runs by the track_develop rule, nested under it)."""
+    input:
+        config=ancient(EFFECTIVE),
+    output:
+        COMPARE_RECORD,
+    log:
+        layout.log_file(R, "tracking/compare"),
+    conda:
+        "../../environment.yml"
+    params:
+        key=COMPARE_KEY,
+    shell:
+        "bdnn track compare --no-default-config --config {input.config} --out {output} > {log} 2>&1"
+
+
+rule track_compare_scratch:
+    """Log one dataset's scratch networks to MLflow (a run per scratch job), nested under the
+    comparison's parent run, as one job."""
+    input:
+        config=tracking_config,
+        tables=lambda w: compare_scratch_files(w.dataset, "table"),
+        summaries=lambda w: compare_scratch_files(w.dataset, "summary"),
+        parent=COMPARE_RECORD,
+    output:
+        layout.compare_tracking_file(R, "scratch/{dataset}"),
+    log:
+        layout.log_file(R, "tracking/compare-scratch-{dataset}"),
+    conda:
+        "../../environment.yml"
+    params:
+        results=lambda w, input: [os.path.dirname(f) for f in input.tables],
+    shell:
+        "bdnn track scratch --no-default-config --config {input.config} --result {params.results}"
+        " --sweep {input.parent} --out {output} > {log} 2>&1"
+
+
+rule track_compare:
+    """Put the comparison's results on its parent run: claims.md as its description, the verdicts
+    as metrics, the tables and figures as artifacts (updated when they change)."""
+    input:
+        config=ancient(EFFECTIVE),
+        parent=COMPARE_RECORD,
+        claims=COMPARE_FILES["claims"],
+        data=COMPARE_FILES["data"],
+        files=lambda w: [
+            f
+            for d in COMPARE["datasets"]
+            for f in [*layout.compare_dataset_files(R, d).values(), layout.tradeoff_figures(FIG, d)["figure"]]
+        ],
+    output:
+        layout.compare_tracking_file(R, "results"),
+    log:
+        layout.log_file(R, "tracking/compare-results"),
+    conda:
+        "../../environment.yml"
+    shell:
+        "bdnn track compare-results --no-default-config --config {input.config} --sweep {input.parent} --claims {input.claims}"
+        " --claims-data {input.data} --files {input.claims} {input.data} {input.files} --out {output} > {log} 2>&1"
 
 
 rule compare:
