@@ -1,7 +1,8 @@
 """The sweep's cost, read from a real run's Snakemake benchmark files:
 
     <results>/benchmarks/develop/<settings>/<classes>/<samples>/seed<seed>.tsv
-    <results>/benchmarks/{transfer,task_transfer}/<settings>/<network>/seed<seed>.tsv
+    <results>/benchmarks/{transfer,task_transfer}/<settings>/seed<seed>.tsv   (every network of a seed)
+    <results>/benchmarks/{transfer,task_transfer}/<settings>/<network>/seed<seed>.tsv   (runs before the jobs per seed)
 
 (bdnn.pipeline.layout.benchmark_file), tab-separated with a header: `s` (seconds), `max_rss`
 (MiB), ... Nothing is run here: without such files both entries are skipped ("no run found").
@@ -26,9 +27,12 @@ class Job:
 
     @property
     def group(self) -> str:
-        """develop: <classes>/<samples>; the others: <kind>/<network>."""
+        """develop: <classes>/<samples>; a transfer job of a seed: <kind>; of one network (runs
+        before the jobs per seed): <kind>/<network>."""
         parts = self.job.split("/")
-        return "/".join(parts[-3:-1]) if self.kind == "develop" else f"{self.kind}/{parts[-2]}"
+        if self.kind == "develop":
+            return "/".join(parts[-3:-1])
+        return self.kind if len(parts) == 3 else f"{self.kind}/{parts[-2]}"
 
 
 def _number(text: str | None) -> float | None:
@@ -53,6 +57,8 @@ def read_jobs(benchmarks_dir: Path) -> list[Job]:
 
 def _group_key(group: str) -> tuple[str, int, str]:
     head, _, tail = group.rpartition("/")
+    if not head:  # a group of one kind (transfer jobs of a seed)
+        return (group, 0, "")
     return (head, int(tail), "") if tail.isdigit() else (head, 0, tail)
 
 

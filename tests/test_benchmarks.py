@@ -40,11 +40,12 @@ def test_sweep_reads_todays_layout(tmp_path):
     _tsv(bench / "develop" / "k1" / "0-4" / "600" / "seed0.tsv", "10.5", "400.2")
     _tsv(bench / "develop" / "k1" / "0-4" / "1200" / "seed0.tsv", "20", "NA")
     _tsv(bench / "develop" / "k1" / "0-9" / "9600" / "seed1.tsv", "90", "500")
-    _tsv(bench / "transfer" / "k1" / "developed" / "seed0.tsv", "30", "700")
+    _tsv(bench / "transfer" / "k1" / "developed" / "seed0.tsv", "30", "700")  # a job of one network (before the jobs per seed)
+    _tsv(bench / "task_transfer" / "k2" / "seed3.tsv", "12", "600")  # every network of one seed
     jobs = read_jobs(bench)
-    assert len(jobs) == 4
-    assert list(by_group(jobs)) == ["0-4/600", "0-4/1200", "0-9/9600", "transfer/developed"]
+    assert len(jobs) == 5
+    assert list(by_group(jobs)) == ["0-4/600", "0-4/1200", "0-9/9600", "task_transfer", "transfer/developed"]
     wall, mem = bench_sweep(None, {}, tmp_path / "results")
-    assert wall.values and abs(wall.values[0] * wall.details["cores"] * 60 - 150.5) < 1e-9
-    assert mem.to_json()["max"] == 700 and mem.to_json()["n"] == 3
+    assert wall.values and abs(wall.values[0] * wall.details["cores"] * 60 - 162.5) < 1e-9
+    assert mem.to_json()["max"] == 700 and mem.to_json()["n"] == 4
     assert [r.values for r in bench_sweep(None, {}, tmp_path / "nothing")] == [[], []]
