@@ -252,7 +252,7 @@ def test_the_tiny_comparison_end_to_end(fashion_cache, mnist_cache, tmp_path):
     (caches / "fashion-mnist.npz").symlink_to(Path(fashion_cache).resolve())
     configs = (REPO / "config" / "test.yaml", REPO / "config" / "test-compare.yaml")
     proc = snakemake(work, "compare", cache=caches / "mnist.npz", config=configs)
-    assert "rule compare_data" not in proc.stdout + proc.stderr  # the cache beside the configured one is used as it is
+    assert "rule compare_data:" not in proc.stdout + proc.stderr  # the cache beside the configured one is used as it is
     results, figures = work / "results", work / "figures"
     tiny = load_config(*configs)
     assert (results / "develop" / settings_key(tiny) / "0-4" / "200" / "seed1" / "curve.csv").exists()
