@@ -243,7 +243,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
     if args.step == "dataset":
         written = compare.write_dataset(cfg, args.dataset, args.curves, args.summaries, args.scratch, args.out, args.figures)
     else:
-        written = compare.write_claims(cfg, args.verdicts, args.curves, args.summaries, args.out)
+        written = compare.write_claims(cfg, args.verdicts, args.curves, args.summaries, args.out, args.figures)
     for path in written:
         log(f"wrote {path}")
 

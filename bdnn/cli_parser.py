@@ -195,6 +195,8 @@ def _compare_commands(command) -> None:
     p.add_argument("--curves", nargs="+", required=True, metavar="CSV", help="curve.csv of every Eq. 1 sweep run (every dataset)")
     p.add_argument("--summaries", nargs="+", required=True, metavar="JSON", help="summary.json of those runs, in the same order")
     p.add_argument("--out", required=True, metavar="DIR", help="folder of claims.md, claims.json and claims.html")
+    p.add_argument("--figures", nargs="*", default=[], metavar="FILE",
+                   help="the trade-off figures: their folder's README.md (commit, machine, sha256) is rewritten where they changed")  # fmt: skip
     for p in sub.choices.values():
         p.set_defaults(func=cmd_compare)
 

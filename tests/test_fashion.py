@@ -273,6 +273,8 @@ def test_the_tiny_comparison_end_to_end(fashion_cache, mnist_cache, tmp_path):
     assert json.loads((figures / "compare" / "claims.json").read_text()) == data
     for name in ("mnist", "fashion-mnist"):
         assert (figures / "compare" / f"tradeoff-{name}.png").stat().st_size > 10_000
+    record = (figures / "compare" / "README.md").read_text()
+    assert "`make compare`" in record and record.count(": sha256 ") == 4  # png and pdf of each dataset
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=f"sqlite:///{results}/mlflow.db")

@@ -29,10 +29,12 @@ from bdnn.files import write_json, write_text
 from bdnn.pipeline.aggregate import collect, write_table
 from bdnn.pipeline.comparison import compare_block
 from bdnn.pipeline.config import ConfigError
-from bdnn.pipeline.layout import COMPARE_DATASET_FILES, COMPARE_FILES
+from bdnn.pipeline.layout import COMPARE_DATASET_FILES, COMPARE_FILES, TRADEOFF_FIGURE
+from bdnn.pipeline.outputs import provenance
 from bdnn.pipeline.settings import fitness_settings
 from bdnn.report.compare_figures import tradeoff
 from bdnn.report.compare_text import render
+from bdnn.report.figures_readme import FiguresRecord, record_figures
 from bdnn.report.html import markdown_to_html
 
 
@@ -96,12 +98,42 @@ def _unpruned_accuracy(curves: pd.DataFrame, classes: str) -> dict[str, float]:
     return {str(int(s)): float(v) for s, v in base.groupby("samples")["test_acc"].mean().items()}
 
 
+def record_tradeoff_figures(cfg: Mapping[str, Any], figures: Sequence[str]) -> list[str]:
+    """The README.md of the trade-off figures' folder (the commit and machine that made them, their
+    sha256), rewritten only where a figure's bytes changed."""
+    if not figures:
+        return []
+    folder = {Path(f).parent for f in figures}
+    if len(folder) != 1:
+        raise BDNNError(f"--figures: the trade-off figures lie in {len(folder)} folders; give those of one")
+    block = compare_block(cfg)
+    record = FiguresRecord(
+        heading="Figures of the last full comparison",
+        writer="`bdnn compare claims` (the workflow's `compare_claims` rule)",
+        made_by="`make compare` (`snakemake compare`)",
+        verdicts="`results/compare/claims.md` (and `claims.json`, copied here)",
+        texts={
+            f"{TRADEOFF_FIGURE}-{d}": f"{DATASETS[d].title}: test accuracy against the remaining hidden neurons for every "
+            f"pruning criterion ({', '.join(block['criteria'])}), mean and min-max band over seeds, one panel per sample count, "
+            "with the networks trained from scratch at the operating widths"
+            for d in block["datasets"]
+        },
+    )
+    return [str(p) for p in record_figures(folder.pop(), [Path(f) for f in figures], record, provenance)]
+
+
 def write_claims(
-    cfg: Mapping[str, Any], verdict_files: Sequence[str], curve_files: Sequence[str], summary_files: Sequence[str], out_dir: str
+    cfg: Mapping[str, Any],
+    verdict_files: Sequence[str],
+    curve_files: Sequence[str],
+    summary_files: Sequence[str],
+    out_dir: str,
+    figures: Sequence[str] = (),
 ) -> list[str]:
     """claims.md, claims.json and claims.html of the comparison: per dataset the verdicts per
     baseline (from verdict_files), claims 1-3 on each dataset's Eq. 1 sweep and claim 5 (the
-    second dataset against the first, at every sample count of the sweep, compare.classes)."""
+    second dataset against the first, at every sample count of the sweep, compare.classes); and
+    the README of the trade-off `figures` (record_tradeoff_figures)."""
     block = compare_block(cfg)
     fit = fitness_settings(cfg["fitness"])
     curves = runs_of(curve_files, summary_files)
@@ -129,4 +161,4 @@ def write_claims(
     write_text(out["claims"], text)
     write_json(out["data"], data)
     write_text(out["page"], markdown_to_html(text, "BDNN-sp: the comparison"))
-    return list(out.values())
+    return [*out.values(), *record_tradeoff_figures(cfg, figures)]

@@ -75,12 +75,14 @@ rule compare_dataset:
 
 rule compare_claims:
     """The comparison's claims.md / claims.json / claims.html: the verdicts per baseline on each
-    dataset, claims 1-3 on each dataset's Eq. 1 sweep and claim 5."""
+    dataset, claims 1-3 on each dataset's Eq. 1 sweep and claim 5; the trade-off figures' README.md
+    where a figure changed."""
     input:
         config=ancient(EFFECTIVE),
         verdicts=lambda w: [layout.compare_dataset_files(R, d)["verdicts"] for d in COMPARE["datasets"]],
         curves=lambda w: compare_sweep_files("curve"),
         summaries=lambda w: compare_sweep_files("summary"),
+        figures=lambda w: [f for d in COMPARE["datasets"] for f in layout.tradeoff_figures(FIG, d).values()],
     output:
         claims=COMPARE_FILES["claims"],
         data=COMPARE_FILES["data"],
@@ -93,7 +95,7 @@ rule compare_claims:
         out=lambda w, output: os.path.dirname(output.claims),
     shell:
         "bdnn compare claims --no-default-config --config {input.config} --verdicts {input.verdicts} --curves {input.curves}"
-        " --summaries {input.summaries} --out {params.out} > {log} 2>&1"
+        " --summaries {input.summaries} --out {params.out} --figures {input.figures} > {log} 2>&1"
 
 
 rule publish_compare:
