@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bdnn.data.registry import DATASETS
 from bdnn.method.names import CRITERION_TEXT
 from bdnn.report.plotting import band, plt, save
 
@@ -46,6 +47,7 @@ def tradeoff(
         ax.grid(alpha=0.3, which="both")
     axes[0][0].set_ylabel("test accuracy")
     axes[0][-1].legend(fontsize=8, loc="lower left")
-    fig.suptitle(f"{dataset}: accuracy against size for each pruning criterion (mean, min-max band over seeds)")
+    title = DATASETS[dataset].title if dataset in DATASETS else dataset
+    fig.suptitle(f"{title}: accuracy against size for each pruning criterion (mean, min-max band over seeds)")
     fig.tight_layout()
     return save(fig, base)
