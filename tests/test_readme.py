@@ -104,7 +104,8 @@ def test_the_compare_block_tables_each_baseline_and_claim_per_dataset():
 
     base = {**CLAIM, "statistic": -0.0042, "interval": [-0.01, 0.002], "p": 0.5, "p_reverse": 0.04, "verdict": "inconclusive"}
     record = {"comparison": {"baselines": {"random": CLAIM, "scratch": base}}, "claims": {"claim1": CLAIM, "claim3": CLAIM}}
-    data = {"datasets": {"mnist": record, "fashion-mnist": {"comparison": None, "claims": {}}},
+    data = {"datasets": {"fashion-mnist": {"comparison": None, "claims": {}}, "mnist": record},  # sorted, as claims.json
+            "dataset_order": ["mnist", "fashion-mnist"],
             "claim5": {**CLAIM, "statistic": 3.25, "harder": "fashion-mnist", "easier": "mnist"}}  # fmt: skip
     lines = compare_block(data).splitlines()
     assert lines[0] == "| | MNIST | Fashion-MNIST |"

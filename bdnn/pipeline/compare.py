@@ -140,7 +140,7 @@ def write_claims(
     curves = curves[curves["criterion"] == REFERENCE]
     records = [json.loads(Path(f).read_text()) for f in verdict_files]
     datasets = {r["dataset"]: r for r in records}
-    data: dict[str, Any] = {"datasets": {}, "claim5": None}
+    data: dict[str, Any] = {"datasets": {}, "claim5": None, "dataset_order": list(block["datasets"])}  # JSON keys are sorted
     peaks = {}
     for name in block["datasets"]:
         sweep = curves[curves["dataset"] == name].drop(columns=["dataset", "criterion"])

@@ -133,7 +133,7 @@ def compare_block(data: Mapping[str, Any]) -> str:
     dataset's Eq. 1 sweep, and claim 5."""
     from bdnn.data.registry import DATASETS
 
-    names = list(data["datasets"])
+    names = list(data.get("dataset_order") or data["datasets"])  # the configured order (claims.json sorts its keys)
     records = [data["datasets"][d] for d in names]
     head = ["| | " + " | ".join(DATASETS[d].title for d in names) + " |", "|---|" + "---|" * len(names)]
     baselines = list(dict.fromkeys(b for r in records for b in ((r.get("comparison") or {}).get("baselines") or {})))
