@@ -151,14 +151,13 @@ def _track(args: argparse.Namespace) -> dict[str, Any]:
     cfg = _config(args, lists=False, transfer=False)
     if args.what in ("init", "study", "compare"):
         return runs.init_parent(cfg, "sweep" if args.what == "init" else args.what, _run_names(cfg, args.what))
-    if args.what in ("sweep", "study-results", "compare-results"):
-        track = {"sweep": parents.track_sweep_results, "study-results": parents.track_study_results}.get(
-            args.what, parents.track_compare_results
-        )
-        return track(cfg, args.sweep, Path(args.claims), Path(args.claims_data), [Path(f) for f in args.files])
-    if args.what == "scratch":
-        done = [runs.track_scratch(cfg, Path(r), args.sweep) for r in args.result]
-        return {"runs": done}
+    results = {
+        "sweep": parents.track_sweep_results,
+        "study-results": parents.track_study_results,
+        "compare-results": parents.track_compare_results,
+    }
+    if args.what in results:
+        return results[args.what](cfg, args.sweep, Path(args.claims), Path(args.claims_data), [Path(f) for f in args.files])
     # several folders in one process: one import of mlflow for all (the study logs a cell's runs at once)
     done = [_track_result(cfg, args.what, Path(r), args.sweep) for r in args.result]
     return done[0] if len(done) == 1 else {"runs": done}
@@ -183,8 +182,8 @@ def _track_result(cfg: dict[str, Any], kind: str, result: Path, sweep: str) -> d
     """One result folder as one MLflow run; a new develop run also gets a plot of its curve."""
     from bdnn.tracking import runs
 
-    if kind == "transfer":
-        return runs.track_transfer(cfg, result, sweep)
+    if kind in ("transfer", "scratch"):
+        return (runs.track_transfer if kind == "transfer" else runs.track_scratch)(cfg, result, sweep)
     summary = json.loads((result / DEVELOP_FILES["summary"]).read_text())
     cell = json.loads(Path(sweep).read_text()).get("cells", {}).get(summary["settings"])
     name = f"{cell + '-' if cell else ''}develop-{summary['classes']}-{summary['samples']}-seed{summary['seed']}"

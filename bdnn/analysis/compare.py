@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from bdnn.analysis import rules
 from bdnn.analysis.peaks import run_peaks
 from bdnn.analysis.stats import ALPHA, hartigan_interval, holm_adjusted, sign_flip_p, with_seed_floor, word
 from bdnn.analysis.verdicts import Claim, claim1, claim2, claim3
@@ -58,8 +59,8 @@ def baseline_differences(points: pd.DataFrame, reference: str = REFERENCE) -> pd
 
 def judge(differences: pd.DataFrame, alpha: float = ALPHA) -> dict[str, Claim]:
     """The family's verdicts: per baseline (column) holds where Eq. 1 is better (Holm over the
-    family's upward tests), fails where the baseline is better (Holm downwards); p and p_reverse
-    are Holm-adjusted; the interval is Hartigan's at alpha / m each way. Seeds are the rows
+    family's upward tests), fails where the baseline is better (Holm downwards): rules.family, the
+    rule tests/test_calibration.py measures; p and p_reverse are Holm-adjusted; the interval is Hartigan's at alpha / m each way. Seeds are the rows
     complete for every baseline (the same seeds for the whole family)."""
     d = differences.dropna()
     names, n, m = list(d.columns), len(d), d.shape[1]
@@ -70,9 +71,10 @@ def judge(differences: pd.DataFrame, alpha: float = ALPHA) -> dict[str, Claim]:
     adj_up, adj_down = holm_adjusted(p_up), holm_adjusted(p_down)
     low, high = hartigan_interval(values, alpha=alpha / m)
     p_min = 1 / 2**n if n else 1.0
+    directions = rules.family(values.T[None], alpha)[0] if n else [0] * m  # the calibrated rule decides
     out = {}
     for i, name in enumerate(names):
-        direction = 1 if adj_up[i] <= alpha else (-1 if adj_down[i] <= alpha else 0)
+        direction = int(directions[i])
         verdict = with_seed_floor(word(direction), n)
         mean = float(values[i].mean()) if n else float("nan")
         text = (

@@ -299,20 +299,20 @@ def run_scratch_job(
     used = set_threads(threads)
     key = settings_key(cfg)
     check_settings(expected_key, key)
-    training = develop_settings(cfg).training
+    settings = develop_settings(cfg)
     try:
-        check_epoch_training(training)
+        check_epoch_training(settings.training)
     except ValueError as exc:
         raise ConfigError(f"config key {exc}") from None
     try:
-        rows = list(csv.DictReader(Path(curve).open()))
+        with open(curve, newline="") as fh:
+            rows = list(csv.DictReader(fh))
         iterations, hidden = [int(r["iteration"]) for r in rows], [int(r["hidden"]) for r in rows]
-        points = operating_points(iterations, hidden, widths, training)
+        points = operating_points(iterations, hidden, widths, settings.training)
     except (OSError, KeyError, ValueError) as exc:
         raise ConfigError(f"--curve {curve}: not a develop run's curve.csv ({exc})") from None
     job = load_job(cfg, classes, samples, seed, log=log)
     device = resolve_device(job.cfg["runtime"]["device"])
-    settings = develop_settings(job.cfg)
     if log:
         log("scratch networks of " + ", ".join(f"{p.hidden} hidden ({p.epochs} epochs)" for p in points))
     found = scratch_at_widths(job.data(device), settings.network, settings.training, seed, points, job.spec.input_size)

@@ -244,6 +244,7 @@ def study_targets(wildcards):
 # ---- the comparison (workflow/rules/compare.smk): one variant of this config per dataset and criterion
 
 COMPARE = config["compare"]
+COMPARE_RECORD = layout.compare_tracking_file(R)
 VARIANTS = {}
 if COMPARE is not None:
     try:
@@ -253,8 +254,7 @@ if COMPARE is not None:
     for _variant in VARIANTS.values():
         CFG_OF.setdefault(_variant.key, _variant.config)  # the configured dataset's Eq. 1 variant is this config
         # its runs are tracked under the comparison's parent run (the sweep's own under the sweep's)
-        SWEEP_FILE_OF.setdefault(_variant.key, layout.compare_tracking_file(R))
-COMPARE_RECORD = layout.compare_tracking_file(R)
+        SWEEP_FILE_OF.setdefault(_variant.key, COMPARE_RECORD)
 # the comparison's key (the method's settings and the compare block): its parent run's identity
 COMPARE_KEY = settings_key(config, "compare") if COMPARE is not None else None
 # the datasets other than the configured one, whose caches the compare_data rule builds
