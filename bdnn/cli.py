@@ -51,42 +51,55 @@ def log(msg: str) -> None:
     sys.stderr.flush()
 
 
-def _config(args: argparse.Namespace, lists: bool = True, transfer: bool = True) -> dict[str, Any]:
-    """The validated config of a command: files, then --set, then the command's own flags. A job's
-    command checks its own sample count and seed, not the sweep's lists (`lists`), and a command
-    that transfers nothing does not check the transfer blocks (`transfer`)."""
+def _config(args: argparse.Namespace, lists: bool = True, transfer: bool = True, sets: Sequence[str] = ()) -> dict[str, Any]:
+    """The validated config of a command: files, then --set (and `sets` after them), then the
+    command's own flags. A job's command checks its own sample count and seed, not the sweep's
+    lists (`lists`), and a command that transfers nothing does not check the transfer blocks (`transfer`)."""
     paths = list(args.config or [])
     if not paths and DEFAULT_CONFIG.exists() and not args.no_default_config:
         paths = [DEFAULT_CONFIG]
     flags: dict[str, Any] = {key: str(getattr(args, key)) for key in ("cache", "data_dir") if getattr(args, key, None) is not None}
     if getattr(args, "device", None):
         flags["runtime"] = {"device": args.device}
-    return load_config(*paths, sets=args.set or [], overrides=flags, lists=lists, transfer=transfer)
+    return load_config(*paths, sets=[*(args.set or []), *sets], overrides=flags, lists=lists, transfer=transfer)
+
+
+def _develop_progress(label: str):
+    """A develop run's progress callback: a bar (or log lines) of its iterations."""
+    bar = Progress(label)
+
+    def progress(r: dict[str, Any], total: int) -> None:
+        bar(r["iteration"] + 1, total, f"hidden={r['hidden']} A={r['A']:.4f}" + (f" F={r['F']:.4f}" if r["F"] is not None else ""))
+
+    return progress
+
+
+def _log_developed(s: dict[str, Any], out: str) -> None:
+    log(
+        f"peak of F at {s['hidden_at_peak']} hidden (iteration {s['peak_iteration']}{', censored at the floor' if s['peak_censored'] else ''}): "
+        f"A={s['A_at_peak']:.4f} F={s['F_at_peak']:.4f}; un-pruned test accuracy {s['test_acc_unpruned']:.4f}; {s['seconds']:.1f}s -> {out}"
+    )
 
 
 def cmd_develop(args: argparse.Namespace) -> None:
     from bdnn.pipeline.jobs import run_develop
 
-    bar = Progress(f"develop {args.classes}/{args.samples}/seed{args.seed}")
+    progress = _develop_progress(f"develop {args.classes}/{args.samples}/seed{args.seed}")
+    cfg = _config(args, lists=False, transfer=False)
+    s = run_develop(cfg, args.classes, args.samples, args.seed, args.out, args.settings, args.threads, progress, log)
+    _log_developed(s, args.out)
 
-    def progress(r: dict[str, Any], total: int) -> None:
-        bar(r["iteration"] + 1, total, f"hidden={r['hidden']} A={r['A']:.4f}" + (f" F={r['F']:.4f}" if r["F"] is not None else ""))
 
-    s = run_develop(
-        _config(args, lists=False, transfer=False),
-        args.classes,
-        args.samples,
-        args.seed,
-        args.out,
-        args.settings,
-        args.threads,
-        progress,
-        log,
-    )
-    log(
-        f"peak of F at {s['hidden_at_peak']} hidden (iteration {s['peak_iteration']}{', censored at the floor' if s['peak_censored'] else ''}): "
-        f"A={s['A_at_peak']:.4f} F={s['F_at_peak']:.4f}; un-pruned test accuracy {s['test_acc_unpruned']:.4f}; {s['seconds']:.1f}s -> {args.out}"
-    )
+def _compare_develop(args: argparse.Namespace) -> None:
+    from bdnn.pipeline.jobs import run_develop_each
+
+    if len(set(args.criteria)) < len(args.criteria):
+        raise ConfigError(f"--criteria {' '.join(args.criteria)}: each criterion once")
+    cfgs = [_config(args, lists=False, transfer=False, sets=[f"prune.criterion={c}"]) for c in args.criteria]
+    progress = lambda c: _develop_progress(f"develop {c} {args.classes}/{args.samples}/seed{args.seed}")  # noqa: E731
+    summaries = run_develop_each(cfgs, args.classes, args.samples, args.seed, args.out, args.settings, args.threads, progress, log)
+    for s in summaries:
+        _log_developed(s, args.out.replace("{settings}", s["settings"]))
 
 
 def cmd_transfer(args: argparse.Namespace) -> None:
@@ -227,6 +240,9 @@ def cmd_compare(args: argparse.Namespace) -> None:
     from bdnn.pipeline import compare
     from bdnn.pipeline.comparison import compare_block
 
+    if args.step == "develop":
+        _compare_develop(args)
+        return
     if args.step == "scratch":
         from bdnn.pipeline.jobs import run_scratch_job
 

@@ -21,6 +21,7 @@ from bdnn.cli import (
     cmd_ui,
     cmd_validate,
 )
+from bdnn.method.names import CRITERIA
 from bdnn.pipeline.layout import DEVELOP_FILES, NETWORKS, TABLES, TRANSFER_FILES, published, published_compare
 
 
@@ -34,13 +35,16 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", dest="data_dir", help="folder with the dataset's original IDX files (config key data_dir)")
 
 
-def _compute_flags(p: argparse.ArgumentParser, files: str) -> None:
+def _compute_flags(p: argparse.ArgumentParser, files: str, runs: int | str | None = None) -> None:
+    """The flags of a compute command; `runs="+"`: one settings key per run (several runs)."""
     p.add_argument("--seed", required=True, type=int, help="random seed of the run (sample draw, initialisation, sample order)")
     p.add_argument("--threads", type=int, help="torch threads (Snakemake passes its threads)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="config key runtime.device")
     p.add_argument(
-        "--settings", metavar="KEY", help="refuse to run unless the config's settings key is KEY (the workflow passes its folder's key)"
-    )
+        "--settings", metavar="KEY", nargs=runs,
+        help="refuse to run unless the config's settings key is KEY (the workflow passes its folder's key)"
+        + ("; one per criterion, in the same order" if runs else ""),
+    )  # fmt: skip
     p.add_argument("--out", required=True, metavar="DIR", help=f"output folder: {files}")
 
 
@@ -174,6 +178,16 @@ def _compare_commands(command) -> None:
     compare = command("compare", "the comparison with the field's baselines (make compare)",
                       "The comparison's jobs and analysis; see each subcommand's --help.", config=False)  # fmt: skip
     sub = compare.add_subparsers(dest="step", required=True, parser_class=_Parser, metavar="STEP")
+    p = sub.add_parser("develop", help="the develop runs of several pruning criteria from one trained start",
+                       description="The develop runs of one subset, count and seed under each criterion of --criteria, from "
+                       "one training of the full network (no criterion changes it): each run's files as `bdnn develop` "
+                       "with that criterion writes them (the same but for their times).")  # fmt: skip
+    _config_flags(p)
+    _compute_flags(p, ", ".join(DEVELOP_FILES.values()) + " of each criterion: a pattern holding {settings} (its settings key)", "+")
+    p.add_argument("--classes", required=True, help="a class subset (as for bdnn develop)")
+    p.add_argument("--samples", required=True, type=int, help="training samples")
+    p.add_argument("--criteria", nargs="+", required=True, choices=CRITERIA, metavar="CRITERION",
+                   help=f"the pruning criteria (prune.criterion: {', '.join(CRITERIA)}); the config's own is ignored")  # fmt: skip
     p = sub.add_parser("scratch", help="networks trained from scratch at the operating widths of one develop run")
     _config_flags(p)
     _compute_flags(p, "scratch.csv")

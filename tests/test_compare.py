@@ -2,10 +2,12 @@
 points, the per-seed differences, and the family's Holm verdicts computed by hand."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from conftest import task_data
 
 from bdnn.analysis.compare import baseline_differences, claim5, judge, operating_points
@@ -119,3 +121,65 @@ def test_claim5_is_claim3s_rule_on_the_datasets():
     assert c.verdict == "holds" and c.statistic == pytest.approx(4.5) and c.p == pytest.approx(1 / 256) and c.n == 8
     assert c.text.startswith("mnist's developed network smaller than fashion-mnist's: smaller at 2 of 2 sample counts")
     assert claim5(mnist_sizes, fashion_sizes, ("mnist", "fashion-mnist")).verdict == "fails"
+
+
+TINY = ["--set", "hidden_init=16", "--set", "initial_epochs=2", "--set", "prune.fraction=0.25"]
+
+
+def test_bdnn_compare_develop_writes_each_criterions_develop_run(mnist_cache, tmp_path):
+    """One job, one trained start: each criterion's folder (named by its settings key) holds the
+    files `bdnn develop` writes under that criterion: the same curve but for its times, the same
+    developed network and summary; bad input is refused in one line before any training."""
+    from conftest import bdnn_cli
+
+    from bdnn.pipeline.checkpoint import load_checkpoint
+    from bdnn.pipeline.config import load_config
+    from bdnn.pipeline.keys import settings_key
+
+    common = [*TINY, "--no-default-config", "--cache", str(mnist_cache), "--classes", "0-9", "--samples", "100", "--seed", "2"]
+    keys = [settings_key(load_config(sets=[*TINY[1::2], f"prune.criterion={c}"])) for c in ("taylor", "random")]
+    out = str(tmp_path / "shared" / "{settings}")
+    proc = bdnn_cli("compare", "develop", *common, "--criteria", "taylor", "random", "--settings", *keys, "--out", out, "--threads", "1")
+    assert proc.returncode == 0, proc.stderr
+    for criterion, key in zip(("taylor", "random"), keys, strict=True):
+        alone = tmp_path / criterion
+        proc = bdnn_cli(
+            "develop", *common, "--set", f"prune.criterion={criterion}", "--settings", key, "--out", str(alone), "--threads", "1"
+        )
+        assert proc.returncode == 0, proc.stderr
+        shared = tmp_path / "shared" / key
+        a, b = pd.read_csv(shared / "curve.csv"), pd.read_csv(alone / "curve.csv")
+        assert a.drop(columns="seconds").equals(b.drop(columns="seconds")) and len(a) > 3
+        sa, sb = (json.loads((d / "summary.json").read_text()) for d in (shared, alone))
+        sa["peak"].pop("seconds"), sb["peak"].pop("seconds"), sa.pop("seconds"), sb.pop("seconds")  # times differ, nothing else
+        assert sa == sb and sa["config"]["prune"]["criterion"] == criterion and sa["settings"] == key
+        (ma, _, _), (mb, _, _) = load_checkpoint(shared / "model.pt"), load_checkpoint(alone / "model.pt")
+        assert all(torch.equal(x, y) for x, y in zip(ma.state_dict().values(), mb.state_dict().values(), strict=True))
+    refusals = {
+        ("--criteria", "taylor", "taylor"): "each criterion once",
+        ("--criteria", "taylor", "--out", str(tmp_path / "one")): "must hold {settings}",
+        ("--criteria", "taylor", "random", "--settings", keys[0]): "1 keys for 2 criteria",
+        ("--criteria", "random", "taylor", "--settings", *keys): "the output folder belongs to other settings",
+        ("--criteria", "prune"): "invalid choice",
+    }
+    for args, message in refusals.items():
+        flags = args if "--out" in args else (*args, "--out", out)
+        proc = bdnn_cli("compare", "develop", *common, *flags)
+        assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_runs_of_one_trained_start_differ_in_the_criterion_only(tmp_path):
+    """Configs that differ in anything else the initial phase depends on are refused before any
+    data is read (the cache named does not exist)."""
+    from bdnn.pipeline.config import ConfigError, load_config
+    from bdnn.pipeline.jobs import run_develop_each
+
+    def cfg(*sets):
+        return load_config(sets=[*sets, f"cache={tmp_path / 'absent.npz'}"], lists=False, transfer=False)
+
+    with pytest.raises(ConfigError, match="differ in prune.criterion only"):
+        run_develop_each(
+            [cfg("prune.criterion=taylor"), cfg("prune.criterion=random", "lr=0.1")], "0-9", 100, 0, str(tmp_path / "{settings}")
+        )
+    with pytest.raises(ConfigError, match="each criterion once"):
+        run_develop_each([cfg("prune.criterion=taylor")] * 2, "0-9", 100, 0, str(tmp_path / "{settings}"))

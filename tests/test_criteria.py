@@ -10,7 +10,7 @@ from torch.nn.utils import prune as torch_prune
 
 from bdnn.method import names
 from bdnn.method.criteria import CRITERIA, Activation, Eq1, Magnitude, RandomCriterion, Taylor, criterion
-from bdnn.method.develop import DevelopData, develop, train_until_plateau
+from bdnn.method.develop import DevelopData, develop, develop_each, train_until_plateau
 from bdnn.method.model import PrunableMLP
 from bdnn.method.settings import DevelopSettings, FitnessSettings, NetworkSettings, PruneSettings, TrainedStart, TrainingSettings
 from bdnn.method.sgd import Tensors
@@ -167,3 +167,38 @@ def test_the_trained_start_keeps_the_observations_of_its_kept_epoch():
     assert len(epochs) > kept  # training went on past the kept epoch: what it observed then is dropped
     assert snapshots[-1][0] == kept  # a snapshot at every new best epoch, the last one the kept epoch's
     assert torch.equal(c.sums[0], snapshots[-1][1][0][0]) and c.count == 6
+
+
+def _without_times(res):
+    return [{k: v for k, v in row.items() if k != "seconds"} for row in res.curve]
+
+
+@pytest.mark.parametrize("trained_start", [None, TrainedStart(patience=2, max_epochs=6, min_steps=0)], ids=["epochs", "plateau"])
+def test_every_criterion_from_one_trained_start_is_its_own_run_bit_for_bit(trained_start):
+    """develop_each: one initial phase that every criterion observes, then each criterion's loop
+    on a copy: the curves (but their times), the developed and the final networks and the
+    summaries equal a separate develop run's under that criterion, with or without the plateau
+    rule (whose kept epoch's observations each observing criterion must keep)."""
+    data = DevelopData.of(3, train=_data(), test=_data(30, seed=1), validation=_data(30, seed=2))
+    settings = _settings(trained_start)
+
+    def crit(name):
+        return criterion(name, torch_generator(0, Stream.CRITERION))
+
+    torch.manual_seed(0)
+    net = PrunableMLP(16, 12, 3)
+    alone = {n: develop(copy.deepcopy(net), data, settings, torch_generator(0, Stream.ORDER), crit(n)) for n in names.CRITERIA}
+    seen = []
+    shared = develop_each(
+        copy.deepcopy(net), data, settings, torch_generator(0, Stream.ORDER), [crit(n) for n in names.CRITERIA],
+        lambda c: (lambda row, total: seen.append((c.name, row["iteration"]))),
+    )  # fmt: skip
+    for name, (c, res) in zip(names.CRITERIA, shared, strict=True):
+        one = alone[name]
+        assert c.name == name and _without_times(res) == _without_times(one)
+        for a, b in ((res.model, one.model), (res.final, one.final)):
+            assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+        assert {k: v for k, v in res.summary.items() if k != "seconds"} == {k: v for k, v in one.summary.items() if k != "seconds"}
+    assert len({n for n, _ in seen}) == 5 and ("activation", 0) in seen  # each run reports its own progress
+    # the criteria differ after the start: the shared start is not one run copied five times
+    assert len({tuple(r["E"] for r in res.curve) for res in alone.values()}) == 5

@@ -253,6 +253,10 @@ def test_the_tiny_comparison_end_to_end(fashion_cache, mnist_cache, tmp_path):
     configs = (REPO / "config" / "test.yaml", REPO / "config" / "test-compare.yaml")
     proc = snakemake(work, "compare", cache=caches / "mnist.npz", config=configs)
     assert "rule compare_data:" not in proc.stdout + proc.stderr  # the cache beside the configured one is used as it is
+    jobs = dict(re.findall(r"^(\w+)\s+(\d+)$", proc.stdout + proc.stderr, re.M))
+    # one job per count and seed makes every criterion's runs on both datasets (one trained start
+    # each); single develop runs: MNIST's Eq. 1 sweep (2 subsets x 2 counts) and Fashion-MNIST's 0-4 subset, x 2 seeds
+    assert (jobs["compare_develop"], jobs["develop"]) == ("4", str((4 + 2) * 2)), jobs
     results, figures = work / "results", work / "figures"
     tiny = load_config(*configs)
     assert (results / "develop" / settings_key(tiny) / "0-4" / "200" / "seed1" / "curve.csv").exists()

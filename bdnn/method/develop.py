@@ -8,8 +8,9 @@ selection of docs/method.md. Tensors in, a curve and networks out: no files.
 
 from __future__ import annotations
 
+import copy
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,6 +207,60 @@ class _Peak:
             self.since += 1
 
 
+@dataclass
+class Start:
+    """What pruning starts from besides the trained un-pruned network (which `trained_start`
+    leaves in its model): the state of the mini-batch order's generator after the initial phase,
+    the network's curve row (iteration 0) and the epochs of initial training it received. No
+    criterion changes the initial phase (an observing criterion only reads its last epoch)."""
+
+    order_state: torch.Tensor
+    row: dict[str, Any]
+    epochs: int
+
+    def generator(self) -> torch.Generator:
+        """A generator of the mini-batch order in the state it was in after the initial phase."""
+        gen = torch.Generator()
+        gen.set_state(self.order_state)
+        return gen
+
+
+class _Observers(Criterion):
+    """Several criteria observing one training: each sees every mini-batch (Criterion.observe
+    only reads the tensors), so each observes what it would have observed alone."""
+
+    def __init__(self, criteria: Sequence[Criterion]) -> None:
+        self.members = [c for c in criteria if c.observes]
+        self.observes = bool(self.members)
+
+    def start_epoch(self) -> None:
+        for c in self.members:
+            c.start_epoch()
+
+    def observe(self, hidden: torch.Tensor, grad_hidden: torch.Tensor) -> None:
+        for c in self.members:
+            c.observe(hidden, grad_hidden)
+
+    def snapshot(self) -> object:
+        return [c.snapshot() for c in self.members]
+
+    def restore(self, state: object) -> None:
+        for c, seen in zip(self.members, state, strict=True):  # type: ignore[call-overload]
+            c.restore(seen)
+
+
+def trained_start(
+    model: PrunableMLP, data: DevelopData, settings: DevelopSettings, order: torch.Generator, criteria: Sequence[Criterion] = ()
+) -> Start:
+    """Algorithm 1's first step: train the full network `model` (in place; it is then the network
+    pruning starts from) and measure it. Each observing criterion of `criteria` observes its last
+    epoch (the kept one under trained_start)."""
+    t0 = time.perf_counter()
+    stats, epochs = _initial_phase(model, data, settings.training, order, _Observers(criteria))
+    row = {"iteration": 0, "hidden": model.n_hidden, "pruned": 0, **measure(model, settings.fitness, data, None, stats)}
+    return Start(order.get_state(), {**row, "seconds": time.perf_counter() - t0}, epochs)
+
+
 def develop(
     model: PrunableMLP,
     data: DevelopData,
@@ -222,12 +277,42 @@ def develop(
     network at the peak of F (first argmax among the pruning iterations) and the final network.
     """
     criterion = criterion or Eq1()
+    start = trained_start(model, data, settings, order, [criterion])
+    return prune_from(model, start, data, settings, order, criterion, progress)
+
+
+def develop_each(
+    model: PrunableMLP,
+    data: DevelopData,
+    settings: DevelopSettings,
+    order: torch.Generator,
+    criteria: Sequence[Criterion],
+    progress: Callable[[Criterion], Progress | None] | None = None,
+) -> Iterator[tuple[Criterion, DevelopResult]]:
+    """`develop` under each of `criteria` from one trained start (the initial phase, run once with
+    every criterion observing it): each result is the one `develop` gives with that criterion on
+    a copy of `model` and of `order` (bit for bit; a test checks it), but its time. Yields each
+    result as soon as it is done; `progress(criterion)` is that run's progress callback."""
+    start = trained_start(model, data, settings, order, criteria)
+    for c in criteria:
+        yield c, prune_from(copy.deepcopy(model), start, data, settings, start.generator(), c, progress(c) if progress else None)
+
+
+def prune_from(
+    model: PrunableMLP,
+    start: Start,
+    data: DevelopData,
+    settings: DevelopSettings,
+    order: torch.Generator,
+    criterion: Criterion,
+    progress: Progress | None = None,
+) -> DevelopResult:
+    """Algorithm 1 after its first step: prune / retrain / measure `model` (holding `start`'s
+    network; trained in place) until the floor or the early stop, `order` in the state `start`
+    left it in."""
     prune, training = settings.prune, settings.training
     total = len(schedule_sizes(model.n_hidden, prune)) + 1
-    t0 = time.perf_counter()
-    stats, initial_epochs = _initial_phase(model, data, training, order, criterion)
-    row = {"iteration": 0, "hidden": model.n_hidden, "pruned": 0, **measure(model, settings.fitness, data, None, stats)}
-    curve = [{**row, "seconds": time.perf_counter() - t0}]
+    curve = [dict(start.row)]
     if progress:
         progress(curve[-1], total)
     peak, stopped_early = _Peak(), False
@@ -252,7 +337,7 @@ def develop(
         raise ValueError("no pruning iteration ran: min_hidden must be below hidden_init")
     developed = PrunableMLP(model.n_in, peak.row["hidden"], model.n_out).to(model.hidden.weight.device)
     developed.load_state_dict(peak.state)
-    summary = run_summary(curve, peak.row, prune.min_hidden, stopped_early, initial_epochs, model.n_hidden)
+    summary = run_summary(curve, peak.row, prune.min_hidden, stopped_early, start.epochs, model.n_hidden)
     return DevelopResult(curve=curve, model=developed, peak=peak.row, summary=summary, final=model)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from bdnn.data.store import Dataset, load_dataset
 from bdnn.data.tasks import Task, classes_test_split, make_task, new_samples, task_draws
 from bdnn.files import write_csv, write_json
 from bdnn.method.criteria import Criterion, criterion
-from bdnn.method.develop import DevelopData, DevelopResult, Progress, develop
+from bdnn.method.develop import DevelopData, DevelopResult, Progress, develop, develop_each
 from bdnn.method.model import PrunableMLP, initial_network
 from bdnn.method.scratch import operating_points, scratch_at_widths
 from bdnn.method.sgd import Tensors
@@ -28,7 +28,7 @@ from bdnn.method.transfer import Start, TransferResult, check_epoch_training, ru
 from bdnn.pipeline.checkpoint import load_checkpoint, save_checkpoint
 from bdnn.pipeline.checks import validation_size
 from bdnn.pipeline.config import ConfigError, dataset_of, job_config
-from bdnn.pipeline.keys import settings_key
+from bdnn.pipeline.keys import settings, settings_key
 from bdnn.pipeline.layout import (
     CURVE_COLUMNS,
     DEVELOP_FILES,
@@ -151,6 +151,54 @@ def run_develop(
     res = develop(job.initial_network(device), job.data(device), develop_settings(job.cfg), order, job.criterion(), progress)
     save_develop(out, res, job.cfg, job.identity(key), runtime(used, device))
     return res.summary
+
+
+def start_settings(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a develop run's trained start depends on: all of its settings but the pruning
+    criterion (no criterion changes the initial phase)."""
+    out = settings(cfg)
+    out.get("prune", {}).pop("criterion", None)
+    return out
+
+
+def run_develop_each(
+    cfgs: Sequence[Mapping[str, Any]], classes: str, samples: int, seed: int, out: str,
+    expected_keys: Sequence[str] | None = None, threads: int | None = None,
+    progress: Callable[[str], Progress] | None = None, log: Log | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """`bdnn compare develop`: the develop runs of one subset, count and seed under each config of
+    `cfgs` (one per pruning criterion, the same in everything else the result depends on) from one
+    trained start (bdnn.method.develop.develop_each), each into `out` with "{settings}" replaced by
+    its settings key: the files `bdnn develop` writes with that config, the same but for their
+    times. Each run is saved as soon as it ends; returns their summaries (with their identity:
+    settings key, seed...). `expected_keys`: the settings key of each, checked first;
+    `progress(criterion)`: a run's progress callback."""
+    used = set_threads(threads)
+    criteria = [c["prune"]["criterion"] for c in cfgs]
+    if not criteria or len(set(criteria)) < len(criteria):
+        raise ConfigError(f"--criteria {' '.join(criteria)}: each criterion once, at least one")
+    if any(start_settings(c) != start_settings(cfgs[0]) for c in cfgs):
+        raise ConfigError("the runs of one trained start may differ in prune.criterion only")
+    if "{settings}" not in out:
+        raise ConfigError(f"--out {out}: must hold {{settings}} (each criterion's folder is named by its settings key)")
+    keys = [settings_key(c) for c in cfgs]
+    if expected_keys is not None:
+        if len(expected_keys) != len(keys):
+            raise ConfigError(f"--settings: {len(expected_keys)} keys for {len(keys)} criteria (one each, in the same order)")
+        for expected, key in zip(expected_keys, keys, strict=True):
+            check_settings(expected, key)
+    job = load_job(cfgs[0], classes, samples, seed, log=log)
+    jobs = [replace(job, cfg=job_config(c, classes, samples, seed)[0]) for c in cfgs]
+    device = resolve_device(job.cfg["runtime"]["device"])
+    summaries = []
+    each = develop_each(
+        job.initial_network(device), job.data(device), develop_settings(job.cfg), torch_generator(seed, Stream.ORDER),
+        [j.criterion() for j in jobs], (lambda c: progress(c.name)) if progress else None,
+    )  # fmt: skip
+    for j, key, (_, res) in zip(jobs, keys, each, strict=True):  # each result as soon as it is done
+        save_develop(out.replace("{settings}", key), res, j.cfg, j.identity(key), runtime(used, device))
+        summaries.append({**j.identity(key), **res.summary})
+    return summaries
 
 
 def save_transfer(

@@ -244,6 +244,12 @@ def compare_dir(results: str | Path) -> str:
     return f"{results}/{COMPARE_DIR}"
 
 
+def compare_develop_job(classes: str, samples: int | str, seed: int | str) -> str:
+    """The id of a comparison's develop job (every criterion's run of one subset, count and seed on
+    every dataset), relative to the results folder; its runs' files are develop jobs' (develop_job)."""
+    return f"{COMPARE_DIR}/develop/{classes}/{samples}/seed{seed}"
+
+
 def scratch_job(settings: str, classes: str, samples: int | str, seed: int | str) -> str:
     """The id of a comparison's scratch job (every operating width of one develop run), relative to
     the results folder; <settings> is the develop run's (the Eq. 1 variant of one dataset)."""

@@ -17,14 +17,17 @@ from bdnn.files import atomic_path  # noqa: E402
 from bdnn.report.names import FIGURE_FORMATS  # noqa: E402
 
 
-def save(fig: plt.Figure, base: Path, formats: Sequence[str] = FIGURE_FORMATS) -> list[Path]:
-    """Write `fig` as base.<format> for each format, atomically, and close it."""
+def save(fig: plt.Figure, base: Path, formats: Sequence[str] = FIGURE_FORMATS, tight: bool = True) -> list[Path]:
+    """Write `fig` as base.<format> for each format, atomically, and close it; `tight`: cropped to
+    what it draws (else the figure's own size, its margins set by the caller)."""
     out = []
     for fmt in formats:
         path = base.with_suffix(f".{fmt}")
         with atomic_path(path) as tmp:
             # no creation date: the same results give byte-identical files (a clean `git status`)
-            fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight", metadata={"CreationDate": None} if fmt == "pdf" else None)
+            fig.savefig(
+                tmp, format=fmt, dpi=150, bbox_inches="tight" if tight else None, metadata={"CreationDate": None} if fmt == "pdf" else None
+            )
         out.append(path)
     plt.close(fig)
     return out

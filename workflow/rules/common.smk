@@ -120,7 +120,12 @@ def develop_priority(wildcards):
     key = (wildcards.settings, wildcards.classes)
     if samples == config["transfer"]["samples"] and key in {(DEVELOP_OF[s], SOURCE_OF[s]) for s in DEVELOP_OF}:
         return 10
-    return sum(count <= samples for count in config["samples"])
+    return develop_rank(samples)
+
+
+def develop_rank(samples):
+    """The priority of develop runs on `samples`: larger counts (longer runs) first."""
+    return sum(count <= int(samples) for count in config["samples"])
 
 
 def sweep_develop_files(role, settings=DEVELOP):
@@ -303,6 +308,54 @@ def compare_tracked():
     ]
     scratch = [layout.compare_tracking_file(R, f"scratch/{d}") for d in COMPARE["datasets"]]
     return [*develop, *scratch, layout.compare_tracking_file(R, "results")]
+
+
+def shared_criteria(dataset):
+    """The criteria whose runs on `dataset` at compare.samples the comparison's develop job makes
+    from one trained start: every criterion but the sweep's own (the configured dataset's Eq. 1)."""
+    return [c for c in COMPARE["criteria"] if VARIANTS[dataset, c].key != DEVELOP]
+
+
+def compare_develop_outputs():
+    """The files of a comparison's develop job (rule compare_develop), named <dataset>_<criterion>_<role>."""
+    return {
+        f"{d}_{c}_{role}".replace("-", "_"): path
+        for d in COMPARE["datasets"]
+        for c in shared_criteria(d)
+        for role, path in develop_files(VARIANTS[d, c].key, "{classes}", "{samples}", "{seed}").items()
+    }
+
+
+def compare_develop_inputs(role):
+    """The config (a develop view of one of its variants) or the cache each dataset's runs read."""
+
+    def files(wildcards):
+        variants = [VARIANTS[d, shared_criteria(d)[0]] for d in COMPARE["datasets"] if shared_criteria(d)]
+        if role == "cache":
+            return [v.config["cache"] for v in variants]
+        return [ancient(config_file(develop_view(v.config, wildcards.classes))) for v in variants]
+
+    return files
+
+
+def compare_develop_priority(wildcards):
+    """A comparison's develop job before any single develop run (it is several runs long), the
+    larger count first."""
+    return develop_rank(wildcards.samples) + len(config["samples"])
+
+
+def compare_develop_commands(wildcards, input, threads):
+    """`bdnn compare develop` once per dataset: its criteria from one trained start, each run into
+    its develop folder."""
+    w = wildcards
+    out = os.path.dirname(develop_files("{settings}", w.classes, w.samples, w.seed)["curve"])
+    datasets = [d for d in COMPARE["datasets"] if shared_criteria(d)]
+    return " && ".join(
+        f"bdnn compare develop --no-default-config --config {cfg} --cache {cache} --criteria {' '.join(shared_criteria(d))}"
+        f" --settings {' '.join(VARIANTS[d, c].key for c in shared_criteria(d))} --classes {w.classes} --samples {w.samples}"
+        f" --seed {w.seed} --threads {threads} --out '{out}'"
+        for d, cfg, cache in zip(datasets, input.configs, input.caches, strict=True)
+    )
 
 
 def compare_trade_off_files(dataset, role):

@@ -6,6 +6,37 @@
 COMPARE_FILES = layout.compare_files(R)
 
 
+if COMPARE is not None:
+
+    rule compare_develop:
+        """The comparison's develop runs of one subset, count and seed: on each dataset every
+        criterion's (but the sweep's own Eq. 1 run) from one training of the full network, which no
+        criterion changes: the same files as a develop job each, in less time."""
+        input:
+            configs=compare_develop_inputs("config"),
+            caches=compare_develop_inputs("cache"),
+        output:
+            **compare_develop_outputs(),
+        log:
+            layout.log_file(R, layout.compare_develop_job("{classes}", "{samples}", "{seed}")),
+        benchmark:
+            layout.benchmark_file(R, layout.compare_develop_job("{classes}", "{samples}", "{seed}"))
+        wildcard_constraints:
+            classes=re.escape(COMPARE["classes"]),
+            samples="|".join(map(str, COMPARE["samples"])),
+        priority: compare_develop_priority
+        conda:
+            "../../environment.yml"
+        threads: 1
+        params:
+            commands=compare_develop_commands,
+        shell:
+            "({params.commands}) > {log} 2>&1"
+
+    # the comparison's develop runs at compare.samples come from its shared job, not one by one
+    ruleorder: compare_develop > develop
+
+
 rule compare_data:
     """Build and verify the cache of a dataset other than the configured one (beside its cache)."""
     output:
