@@ -91,15 +91,31 @@ def cmd_develop(args: argparse.Namespace) -> None:
 
 
 def _compare_develop(args: argparse.Namespace) -> None:
-    from bdnn.pipeline.jobs import run_develop_each
+    from bdnn.pipeline.jobs import ScratchRequest, run_develop_each
 
     if len(set(args.criteria)) < len(args.criteria):
         raise ConfigError(f"--criteria {' '.join(args.criteria)}: each criterion once")
     cfgs = [_config(args, lists=False, transfer=False, sets=[f"prune.criterion={c}"]) for c in args.criteria]
+    scratch = None
+    if args.scratch:
+        eq1 = _config(args, lists=False, transfer=False, sets=["prune.criterion=eq1"])
+        scratch = ScratchRequest(eq1, _widths(args, eq1), args.scratch, args.curve)
+    elif args.curve:
+        raise ConfigError("--curve: the Eq. 1 run's curve of the scratch networks; give --scratch too")
     progress = lambda c: _develop_progress(f"develop {c} {args.classes}/{args.samples}/seed{args.seed}")  # noqa: E731
-    summaries = run_develop_each(cfgs, args.classes, args.samples, args.seed, args.out, args.settings, args.threads, progress, log)
+    summaries = run_develop_each(cfgs, args.classes, args.samples, args.seed, args.out, args.settings, args.threads, progress, log, scratch)
     for s in summaries:
         _log_developed(s, args.out.replace("{settings}", s["settings"]))
+    if scratch:
+        log(f"scratch networks -> {scratch.out}")
+
+
+def _widths(args: argparse.Namespace, cfg: dict[str, Any]) -> list[int]:
+    """The operating widths: --widths, else the config's compare.widths."""
+    widths = args.widths or (cfg["compare"] or {}).get("widths")
+    if not widths:
+        raise ConfigError("--widths: give the operating widths (the config has no compare block)")
+    return widths
 
 
 def cmd_transfer(args: argparse.Namespace) -> None:
@@ -247,9 +263,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
         from bdnn.pipeline.jobs import run_scratch_job
 
         cfg = _config(args, lists=False, transfer=False)
-        widths = args.widths or (cfg["compare"] or {}).get("widths")
-        if not widths:
-            raise ConfigError("--widths: give the operating widths (the config has no compare block)")
+        widths = _widths(args, cfg)
         rows = run_scratch_job(cfg, args.classes, args.samples, args.seed, args.curve, widths, args.out, args.settings, args.threads, log)
         log(f"{len(rows)} scratch networks: " + ", ".join(f"{r['hidden']} hidden {r['test_acc']:.4f}" for r in rows) + f" -> {args.out}")
         return

@@ -188,6 +188,9 @@ def _compare_commands(command) -> None:
     p.add_argument("--samples", required=True, type=int, help="training samples")
     p.add_argument("--criteria", nargs="+", required=True, choices=CRITERIA, metavar="CRITERION",
                    help=f"the pruning criteria (prune.criterion: {', '.join(CRITERIA)}); the config's own is ignored")  # fmt: skip
+    p.add_argument("--scratch", metavar="DIR", help="then train the scratch networks of the Eq. 1 run into DIR (as bdnn compare scratch)")
+    p.add_argument("--curve", metavar="CSV", help="with --scratch: the Eq. 1 run's curve.csv where eq1 is not among --criteria")
+    p.add_argument("--widths", nargs="+", type=int, metavar="N", help="with --scratch: the operating widths (default: compare.widths)")
     p = sub.add_parser("scratch", help="networks trained from scratch at the operating widths of one develop run")
     _config_flags(p)
     _compute_flags(p, "scratch.csv")

@@ -129,7 +129,9 @@ TINY = ["--set", "hidden_init=16", "--set", "initial_epochs=2", "--set", "prune.
 def test_bdnn_compare_develop_writes_each_criterions_develop_run(mnist_cache, tmp_path):
     """One job, one trained start: each criterion's folder (named by its settings key) holds the
     files `bdnn develop` writes under that criterion: the same curve but for its times, the same
-    developed network and summary; bad input is refused in one line before any training."""
+    developed network and summary; then the scratch networks of its Eq. 1 run (or of the Eq. 1
+    curve it is given), the table `bdnn compare scratch` writes; bad input is refused in one line
+    before any training."""
     from conftest import bdnn_cli
 
     from bdnn.pipeline.checkpoint import load_checkpoint
@@ -137,16 +139,18 @@ def test_bdnn_compare_develop_writes_each_criterions_develop_run(mnist_cache, tm
     from bdnn.pipeline.keys import settings_key
 
     common = [*TINY, "--no-default-config", "--cache", str(mnist_cache), "--classes", "0-9", "--samples", "100", "--seed", "2"]
-    keys = [settings_key(load_config(sets=[*TINY[1::2], f"prune.criterion={c}"])) for c in ("taylor", "random")]
-    out = str(tmp_path / "shared" / "{settings}")
-    proc = bdnn_cli("compare", "develop", *common, "--criteria", "taylor", "random", "--settings", *keys, "--out", out, "--threads", "1")
-    assert proc.returncode == 0, proc.stderr
-    for criterion, key in zip(("taylor", "random"), keys, strict=True):
-        alone = tmp_path / criterion
-        proc = bdnn_cli(
-            "develop", *common, "--set", f"prune.criterion={criterion}", "--settings", key, "--out", str(alone), "--threads", "1"
-        )
+    keys = {c: settings_key(load_config(sets=[*TINY[1::2], f"prune.criterion={c}"])) for c in ("eq1", "taylor", "random")}
+    out, widths = str(tmp_path / "shared" / "{settings}"), ["--widths", "12", "6", "3"]
+
+    def run(*args):
+        proc = bdnn_cli(*args, "--threads", "1")
         assert proc.returncode == 0, proc.stderr
+
+    run("compare", "develop", *common, "--criteria", "eq1", "taylor", "--settings", keys["eq1"], keys["taylor"], "--out", out,
+        "--scratch", str(tmp_path / "scratch-shared"), *widths)  # fmt: skip
+    for criterion in ("eq1", "taylor"):
+        key, alone = keys[criterion], tmp_path / criterion
+        run("develop", *common, "--set", f"prune.criterion={criterion}", "--settings", key, "--out", str(alone))
         shared = tmp_path / "shared" / key
         a, b = pd.read_csv(shared / "curve.csv"), pd.read_csv(alone / "curve.csv")
         assert a.drop(columns="seconds").equals(b.drop(columns="seconds")) and len(a) > 3
@@ -155,16 +159,30 @@ def test_bdnn_compare_develop_writes_each_criterions_develop_run(mnist_cache, tm
         assert sa == sb and sa["config"]["prune"]["criterion"] == criterion and sa["settings"] == key
         (ma, _, _), (mb, _, _) = load_checkpoint(shared / "model.pt"), load_checkpoint(alone / "model.pt")
         assert all(torch.equal(x, y) for x, y in zip(ma.state_dict().values(), mb.state_dict().values(), strict=True))
+    curve = str(tmp_path / "eq1" / "curve.csv")
+    run("compare", "scratch", *common, "--curve", curve, "--settings", keys["eq1"], "--out", str(tmp_path / "scratch-alone"), *widths)
+    run("compare", "develop", *common, "--criteria", "random", "--out", out, "--scratch", str(tmp_path / "scratch-given"),
+        "--curve", curve, *widths)  # fmt: skip
+    tables = [
+        pd.read_csv(tmp_path / d / "scratch.csv").drop(columns="seconds") for d in ("scratch-alone", "scratch-shared", "scratch-given")
+    ]
+    assert len(tables[0]) == 3 and tables[0].equals(tables[1]) and tables[0].equals(tables[2])
+    summary = json.loads((tmp_path / "scratch-shared" / "summary.json").read_text())
+    assert summary["settings"] == keys["eq1"] and summary["config"]["prune"]["criterion"] == "eq1"
     refusals = {
         ("--criteria", "taylor", "taylor"): "each criterion once",
         ("--criteria", "taylor", "--out", str(tmp_path / "one")): "must hold {settings}",
-        ("--criteria", "taylor", "random", "--settings", keys[0]): "1 keys for 2 criteria",
-        ("--criteria", "random", "taylor", "--settings", *keys): "the output folder belongs to other settings",
+        ("--criteria", "taylor", "random", "--settings", keys["taylor"]): "1 keys for 2 criteria",
+        ("--criteria", "random", "taylor", "--settings", keys["taylor"], keys["random"]): "the output folder belongs to other settings",
         ("--criteria", "prune"): "invalid choice",
+        ("--criteria", "taylor", "--scratch", str(tmp_path / "s")): "--curve, or eq1 among --criteria",
+        ("--criteria", "eq1", "--scratch", str(tmp_path / "s"), "--curve", curve): "--curve, or eq1 among --criteria",
+        ("--criteria", "taylor", "--curve", curve): "give --scratch too",
+        ("--criteria", "taylor", "--scratch", str(tmp_path / "s"), "--curve", str(tmp_path / "absent.csv")): "cannot be read",
     }
     for args, message in refusals.items():
         flags = args if "--out" in args else (*args, "--out", out)
-        proc = bdnn_cli("compare", "develop", *common, *flags)
+        proc = bdnn_cli("compare", "develop", *common, *flags, *widths)
         assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 

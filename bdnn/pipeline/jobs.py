@@ -21,7 +21,8 @@ from bdnn.files import write_csv, write_json
 from bdnn.method.criteria import Criterion, criterion
 from bdnn.method.develop import DevelopData, DevelopResult, Progress, develop, develop_each
 from bdnn.method.model import PrunableMLP, initial_network
-from bdnn.method.scratch import operating_points, scratch_at_widths
+from bdnn.method.scratch import Point, operating_points, scratch_at_widths
+from bdnn.method.settings import DevelopSettings
 from bdnn.method.sgd import Tensors
 from bdnn.method.streams import Stream, torch_generator
 from bdnn.method.transfer import Start, TransferResult, check_epoch_training, run_task_transfers, run_transfers
@@ -164,7 +165,7 @@ def start_settings(cfg: Mapping[str, Any]) -> dict[str, Any]:
 def run_develop_each(
     cfgs: Sequence[Mapping[str, Any]], classes: str, samples: int, seed: int, out: str,
     expected_keys: Sequence[str] | None = None, threads: int | None = None,
-    progress: Callable[[str], Progress] | None = None, log: Log | None = None,
+    progress: Callable[[str], Progress] | None = None, log: Log | None = None, scratch: ScratchRequest | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """`bdnn compare develop`: the develop runs of one subset, count and seed under each config of
     `cfgs` (one per pruning criterion, the same in everything else the result depends on) from one
@@ -172,12 +173,14 @@ def run_develop_each(
     its settings key: the files `bdnn develop` writes with that config, the same but for their
     times. Each run is saved as soon as it ends; returns their summaries (with their identity:
     settings key, seed...). `expected_keys`: the settings key of each, checked first;
-    `progress(criterion)`: a run's progress callback."""
+    `progress(criterion)`: a run's progress callback. With `scratch`, then the networks trained
+    from scratch at the operating widths of the Eq. 1 run (this job's or scratch.curve's), as
+    `bdnn compare scratch` trains them, on the same data."""
     used = set_threads(threads)
     criteria = [c["prune"]["criterion"] for c in cfgs]
     if not criteria or len(set(criteria)) < len(criteria):
         raise ConfigError(f"--criteria {' '.join(criteria)}: each criterion once, at least one")
-    if any(start_settings(c) != start_settings(cfgs[0]) for c in cfgs):
+    if any(start_settings(c) != start_settings(cfgs[0]) for c in [*cfgs, *([scratch.cfg] if scratch else [])]):
         raise ConfigError("the runs of one trained start may differ in prune.criterion only")
     if "{settings}" not in out:
         raise ConfigError(f"--out {out}: must hold {{settings}} (each criterion's folder is named by its settings key)")
@@ -187,18 +190,39 @@ def run_develop_each(
             raise ConfigError(f"--settings: {len(expected_keys)} keys for {len(keys)} criteria (one each, in the same order)")
         for expected, key in zip(expected_keys, keys, strict=True):
             check_settings(expected, key)
+    plan = _scratch_plan(scratch, criteria)
     job = load_job(cfgs[0], classes, samples, seed, log=log)
     jobs = [replace(job, cfg=job_config(c, classes, samples, seed)[0]) for c in cfgs]
     device = resolve_device(job.cfg["runtime"]["device"])
-    summaries = []
+    data, summaries, curves = job.data(device), [], {}
     each = develop_each(
-        job.initial_network(device), job.data(device), develop_settings(job.cfg), torch_generator(seed, Stream.ORDER),
+        job.initial_network(device), data, develop_settings(job.cfg), torch_generator(seed, Stream.ORDER),
         [j.criterion() for j in jobs], (lambda c: progress(c.name)) if progress else None,
     )  # fmt: skip
-    for j, key, (_, res) in zip(jobs, keys, each, strict=True):  # each result as soon as it is done
+    for j, key, (crit, res) in zip(jobs, keys, each, strict=True):  # each result as soon as it is done
         save_develop(out.replace("{settings}", key), res, j.cfg, j.identity(key), runtime(used, device))
         summaries.append({**j.identity(key), **res.summary})
+        curves[crit.name] = res.curve
+    if scratch is not None:
+        points = plan or _scratch_points(develop_settings(scratch.cfg), curves["eq1"], scratch.widths, "the Eq. 1 run")
+        eq1 = replace(job, cfg=job_config(scratch.cfg, classes, samples, seed)[0])
+        _scratch(eq1, settings_key(scratch.cfg), data, points, scratch, used, device, log)
     return summaries
+
+
+def _scratch_plan(scratch: ScratchRequest | None, criteria: Sequence[str]) -> list[Point] | None:
+    """The scratch networks' operating points where their curve is a file (read before any
+    training); None where they come from this job's Eq. 1 run (or there are none)."""
+    if scratch is None:
+        return None
+    if scratch.cfg["prune"]["criterion"] != "eq1":
+        raise ConfigError("the scratch networks are those of an Eq. 1 run (prune.criterion eq1)")
+    if (scratch.curve is None) == ("eq1" not in criteria):
+        raise ConfigError("the scratch networks need the Eq. 1 run's curve: --curve, or eq1 among --criteria (not both)")
+    if scratch.curve is None:
+        _check_scratch_training(develop_settings(scratch.cfg))
+        return None
+    return _scratch_points(develop_settings(scratch.cfg), _read_curve(scratch.curve), scratch.widths, f"--curve {scratch.curve}")
 
 
 def save_transfer(
@@ -337,35 +361,68 @@ def run_transfer_job(cfg: Mapping[str, Any], req: TransferJob, log: Log | None =
     return summaries
 
 
+@dataclass(frozen=True)
+class ScratchRequest:
+    """Networks trained from scratch at the operating `widths` of one Eq. 1 develop run (config
+    `cfg`), into `out`: the run's curve is `curve` (a curve.csv), or the run of the same job."""
+
+    cfg: Mapping[str, Any]
+    widths: Sequence[int]
+    out: str
+    curve: str | None = None
+
+
+def _scratch_points(settings: DevelopSettings, rows: Sequence[Mapping[str, Any]], widths: Sequence[int], curve: str) -> list[Point]:
+    """The operating points of a develop run's curve rows (`curve` names them in errors)."""
+    _check_scratch_training(settings)
+    try:
+        iterations, hidden = [int(r["iteration"]) for r in rows], [int(r["hidden"]) for r in rows]
+        return operating_points(iterations, hidden, widths, settings.training)
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"{curve}: not a develop run's curve ({exc})") from None
+
+
+def _check_scratch_training(settings: DevelopSettings) -> None:
+    try:
+        check_epoch_training(settings.training)
+    except ValueError as exc:
+        raise ConfigError(f"config key {exc}") from None
+
+
+def _read_curve(curve: str | Path) -> list[dict[str, str]]:
+    try:
+        with open(curve, newline="") as fh:
+            return list(csv.DictReader(fh))
+    except OSError as exc:
+        raise ConfigError(f"--curve {curve}: cannot be read ({exc.strerror})") from None
+
+
+def _scratch(
+    job: Job, key: str, data: DevelopData, points: list[Point], req: ScratchRequest, used: int, device: torch.device, log: Log | None
+):
+    """Train the scratch networks of `points` on the job's data; write SCRATCH_FILES into req.out
+    (the table, then the summary: identity, operating widths, config, runtime)."""
+    settings = develop_settings(job.cfg)
+    if log:
+        log("scratch networks of " + ", ".join(f"{p.hidden} hidden ({p.epochs} epochs)" for p in points))
+    found = scratch_at_widths(data, settings.network, settings.training, job.seed, points, job.spec.input_size)
+    table = [{"seed": job.seed, "samples": job.samples, **r} for r in found]
+    write_csv(Path(req.out) / SCRATCH_FILES["table"], table, SCRATCH_COLUMNS)
+    summary = {**job.identity(key), "widths": list(req.widths), "seconds": sum(r["seconds"] for r in found), "config": job.cfg}
+    write_json(Path(req.out) / SCRATCH_FILES["summary"], {**summary, **runtime(used, device)})
+    return table
+
+
 def run_scratch_job(
     cfg: Mapping[str, Any], classes: str, samples: int, seed: int, curve: str | Path, widths: Sequence[int], out: str | Path,
     expected_key: str | None = None, threads: int | None = None, log: Log | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """`bdnn compare scratch`: networks trained from scratch at the operating widths of one develop
-    run (its `curve`, of the same config, subset, count and seed) into `out` (SCRATCH_FILES: the
-    table, then the summary: identity, operating widths, config, runtime)."""
+    run (its `curve`, of the same config, subset, count and seed) into `out` (SCRATCH_FILES)."""
     used = set_threads(threads)
     key = settings_key(cfg)
     check_settings(expected_key, key)
-    settings = develop_settings(cfg)
-    try:
-        check_epoch_training(settings.training)
-    except ValueError as exc:
-        raise ConfigError(f"config key {exc}") from None
-    try:
-        with open(curve, newline="") as fh:
-            rows = list(csv.DictReader(fh))
-        iterations, hidden = [int(r["iteration"]) for r in rows], [int(r["hidden"]) for r in rows]
-        points = operating_points(iterations, hidden, widths, settings.training)
-    except (OSError, KeyError, ValueError) as exc:
-        raise ConfigError(f"--curve {curve}: not a develop run's curve.csv ({exc})") from None
+    points = _scratch_points(develop_settings(cfg), _read_curve(curve), widths, f"--curve {curve}")
     job = load_job(cfg, classes, samples, seed, log=log)
     device = resolve_device(job.cfg["runtime"]["device"])
-    if log:
-        log("scratch networks of " + ", ".join(f"{p.hidden} hidden ({p.epochs} epochs)" for p in points))
-    found = scratch_at_widths(job.data(device), settings.network, settings.training, seed, points, job.spec.input_size)
-    table = [{"seed": seed, "samples": samples, **r} for r in found]
-    write_csv(Path(out) / SCRATCH_FILES["table"], table, SCRATCH_COLUMNS)
-    summary = {**job.identity(key), "widths": list(widths), "seconds": sum(r["seconds"] for r in found), "config": job.cfg}
-    write_json(Path(out) / SCRATCH_FILES["summary"], {**summary, **runtime(used, device)})
-    return table
+    return _scratch(job, key, job.data(device), points, ScratchRequest(cfg, widths, str(out)), used, device, log)

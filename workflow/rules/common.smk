@@ -317,23 +317,34 @@ def shared_criteria(dataset):
 
 
 def compare_develop_outputs():
-    """The files of a comparison's develop job (rule compare_develop), named <dataset>_<criterion>_<role>."""
-    return {
-        f"{d}_{c}_{role}".replace("-", "_"): path
+    """The files of a comparison's develop job (rule compare_develop), named <dataset>_<criterion>_<role>
+    and <dataset>_scratch_<role>."""
+    runs = {
+        f"{d}_{c}_{role}": path
         for d in COMPARE["datasets"]
         for c in shared_criteria(d)
         for role, path in develop_files(VARIANTS[d, c].key, "{classes}", "{samples}", "{seed}").items()
     }
+    scratch = {
+        f"{d}_scratch_{role}": path
+        for d in COMPARE["datasets"]
+        for role, path in layout.scratch_files(R, VARIANTS[d, "eq1"].key, "{classes}", "{samples}", "{seed}").items()
+    }
+    return {name.replace("-", "_"): path for name, path in {**runs, **scratch}.items()}
 
 
 def compare_develop_inputs(role):
-    """The config (a develop view of one of its variants) or the cache each dataset's runs read."""
+    """What each dataset's runs read: the config (a develop view of one of its variants), the
+    cache, or the Eq. 1 curve of its scratch networks where Eq. 1 is the sweep's own run."""
 
     def files(wildcards):
-        variants = [VARIANTS[d, shared_criteria(d)[0]] for d in COMPARE["datasets"] if shared_criteria(d)]
+        w, datasets = wildcards, COMPARE["datasets"]
+        if role == "curve":
+            return [develop_files(DEVELOP, w.classes, w.samples, w.seed)["curve"] for d in datasets if "eq1" not in shared_criteria(d)]
+        variants = [VARIANTS[d, shared_criteria(d)[0]] for d in datasets]
         if role == "cache":
             return [v.config["cache"] for v in variants]
-        return [ancient(config_file(develop_view(v.config, wildcards.classes))) for v in variants]
+        return [ancient(config_file(develop_view(v.config, w.classes))) for v in variants]
 
     return files
 
@@ -346,16 +357,20 @@ def compare_develop_priority(wildcards):
 
 def compare_develop_commands(wildcards, input, threads):
     """`bdnn compare develop` once per dataset: its criteria from one trained start, each run into
-    its develop folder."""
-    w = wildcards
+    its develop folder, then the scratch networks of its Eq. 1 run."""
+    w, curves = wildcards, iter(input.curves)
     out = os.path.dirname(develop_files("{settings}", w.classes, w.samples, w.seed)["curve"])
-    datasets = [d for d in COMPARE["datasets"] if shared_criteria(d)]
-    return " && ".join(
-        f"bdnn compare develop --no-default-config --config {cfg} --cache {cache} --criteria {' '.join(shared_criteria(d))}"
-        f" --settings {' '.join(VARIANTS[d, c].key for c in shared_criteria(d))} --classes {w.classes} --samples {w.samples}"
-        f" --seed {w.seed} --threads {threads} --out '{out}'"
-        for d, cfg, cache in zip(datasets, input.configs, input.caches, strict=True)
-    )
+    commands = []
+    for d, cfg, cache in zip(COMPARE["datasets"], input.configs, input.caches, strict=True):
+        criteria = shared_criteria(d)
+        scratch = os.path.dirname(layout.scratch_files(R, VARIANTS[d, "eq1"].key, w.classes, w.samples, w.seed)["table"])
+        curve = "" if "eq1" in criteria else f" --curve {next(curves)}"
+        commands.append(
+            f"bdnn compare develop --no-default-config --config {cfg} --cache {cache} --criteria {' '.join(criteria)}"
+            f" --settings {' '.join(VARIANTS[d, c].key for c in criteria)} --classes {w.classes} --samples {w.samples}"
+            f" --seed {w.seed} --threads {threads} --out '{out}' --scratch {scratch}{curve} --widths {' '.join(map(str, COMPARE['widths']))}"
+        )
+    return " && ".join(commands)
 
 
 def compare_trade_off_files(dataset, role):

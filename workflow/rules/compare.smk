@@ -11,10 +11,12 @@ if COMPARE is not None:
     rule compare_develop:
         """The comparison's develop runs of one subset, count and seed: on each dataset every
         criterion's (but the sweep's own Eq. 1 run) from one training of the full network, which no
-        criterion changes: the same files as a develop job each, in less time."""
+        criterion changes: the same files as a develop job each, in less time; then the networks
+        trained from scratch at the operating widths of its Eq. 1 run, on the same data."""
         input:
             configs=compare_develop_inputs("config"),
             caches=compare_develop_inputs("cache"),
+            curves=compare_develop_inputs("curve"),
         output:
             **compare_develop_outputs(),
         log:
@@ -49,31 +51,6 @@ rule compare_data:
         "../../environment.yml"
     shell:
         "bdnn data --no-default-config --set dataset={wildcards.dataset} --cache {output} > {log} 2>&1"
-
-
-rule compare_scratch:
-    """Networks trained from scratch at the operating widths of one Eq. 1 develop run: each of the
-    width the pruned network had there, trained for as many epochs as it had received."""
-    input:
-        config=develop_config,
-        cache=develop_cache,
-        curve=lambda w: develop_files(w.settings, w.classes, w.samples, w.seed)["curve"],
-    output:
-        **layout.scratch_files(R, "{settings}", "{classes}", "{samples}", "{seed}"),
-    log:
-        layout.log_file(R, layout.scratch_job("{settings}", "{classes}", "{samples}", "{seed}")),
-    benchmark:
-        layout.benchmark_file(R, layout.scratch_job("{settings}", "{classes}", "{samples}", "{seed}"))
-    conda:
-        "../../environment.yml"
-    threads: 1
-    params:
-        widths=lambda w: " ".join(map(str, COMPARE["widths"])),
-        out=lambda w, output: os.path.dirname(output.table),
-    shell:
-        "bdnn compare scratch --no-default-config --config {input.config} --cache {input.cache} --settings {wildcards.settings}"
-        " --classes {wildcards.classes} --samples {wildcards.samples} --seed {wildcards.seed} --curve {input.curve}"
-        " --widths {params.widths} --threads {threads} --out {params.out} > {log} 2>&1"
 
 
 rule compare_dataset:
