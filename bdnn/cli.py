@@ -99,9 +99,9 @@ def _compare_develop(args: argparse.Namespace) -> None:
     scratch = None
     if args.scratch:
         eq1 = _config(args, lists=False, transfer=False, sets=["prune.criterion=eq1"])
-        scratch = ScratchRequest(eq1, _widths(args, eq1), args.scratch, args.curve)
-    elif args.curve:
-        raise ConfigError("--curve: the Eq. 1 run's curve of the scratch networks; give --scratch too")
+        scratch = ScratchRequest(eq1, _widths(args, eq1), args.scratch, args.curve, args.scratch_settings)
+    elif args.curve or args.widths or args.scratch_settings:
+        raise ConfigError("--curve, --widths and --scratch-settings are the scratch networks'; give --scratch too")
     progress = lambda c: _develop_progress(f"develop {c} {args.classes}/{args.samples}/seed{args.seed}")  # noqa: E731
     summaries = run_develop_each(cfgs, args.classes, args.samples, args.seed, args.out, args.settings, args.threads, progress, log, scratch)
     for s in summaries:

@@ -191,6 +191,7 @@ def _compare_commands(command) -> None:
     p.add_argument("--scratch", metavar="DIR", help="then train the scratch networks of the Eq. 1 run into DIR (as bdnn compare scratch)")
     p.add_argument("--curve", metavar="CSV", help="with --scratch: the Eq. 1 run's curve.csv where eq1 is not among --criteria")
     p.add_argument("--widths", nargs="+", type=int, metavar="N", help="with --scratch: the operating widths (default: compare.widths)")
+    p.add_argument("--scratch-settings", metavar="KEY", help="with --scratch: refuse to run unless the Eq. 1 run's settings key is KEY")
     p = sub.add_parser("scratch", help="networks trained from scratch at the operating widths of one develop run")
     _config_flags(p)
     _compute_flags(p, "scratch.csv")

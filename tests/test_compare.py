@@ -147,7 +147,7 @@ def test_bdnn_compare_develop_writes_each_criterions_develop_run(mnist_cache, tm
         assert proc.returncode == 0, proc.stderr
 
     run("compare", "develop", *common, "--criteria", "eq1", "taylor", "--settings", keys["eq1"], keys["taylor"], "--out", out,
-        "--scratch", str(tmp_path / "scratch-shared"), *widths)  # fmt: skip
+        "--scratch", str(tmp_path / "scratch-shared"), "--scratch-settings", keys["eq1"], *widths)  # fmt: skip
     for criterion in ("eq1", "taylor"):
         key, alone = keys[criterion], tmp_path / criterion
         run("develop", *common, "--set", f"prune.criterion={criterion}", "--settings", key, "--out", str(alone))
@@ -178,11 +178,13 @@ def test_bdnn_compare_develop_writes_each_criterions_develop_run(mnist_cache, tm
         ("--criteria", "taylor", "--scratch", str(tmp_path / "s")): "--curve, or eq1 among --criteria",
         ("--criteria", "eq1", "--scratch", str(tmp_path / "s"), "--curve", curve): "--curve, or eq1 among --criteria",
         ("--criteria", "taylor", "--curve", curve): "give --scratch too",
+        ("--criteria", "taylor", "--widths", "3"): "give --scratch too",
+        ("--criteria", "eq1", "--scratch", str(tmp_path / "s"), "--scratch-settings", keys["taylor"]): "belongs to other settings",
         ("--criteria", "taylor", "--scratch", str(tmp_path / "s"), "--curve", str(tmp_path / "absent.csv")): "cannot be read",
     }
     for args, message in refusals.items():
         flags = args if "--out" in args else (*args, "--out", out)
-        proc = bdnn_cli("compare", "develop", *common, *flags, *widths)
+        proc = bdnn_cli("compare", "develop", *common, *flags, *(widths if "--scratch" in args else ()))
         assert proc.returncode == 2 and message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
 
 

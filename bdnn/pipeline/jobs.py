@@ -217,6 +217,7 @@ def _scratch_plan(scratch: ScratchRequest | None, criteria: Sequence[str]) -> li
         return None
     if scratch.cfg["prune"]["criterion"] != "eq1":
         raise ConfigError("the scratch networks are those of an Eq. 1 run (prune.criterion eq1)")
+    check_settings(scratch.expected_key, settings_key(scratch.cfg))
     if (scratch.curve is None) == ("eq1" not in criteria):
         raise ConfigError("the scratch networks need the Eq. 1 run's curve: --curve, or eq1 among --criteria (not both)")
     if scratch.curve is None:
@@ -364,12 +365,14 @@ def run_transfer_job(cfg: Mapping[str, Any], req: TransferJob, log: Log | None =
 @dataclass(frozen=True)
 class ScratchRequest:
     """Networks trained from scratch at the operating `widths` of one Eq. 1 develop run (config
-    `cfg`), into `out`: the run's curve is `curve` (a curve.csv), or the run of the same job."""
+    `cfg`), into `out`: the run's curve is `curve` (a curve.csv), or the run of the same job;
+    `expected_key`: the settings key of `out`'s folder, checked first."""
 
     cfg: Mapping[str, Any]
     widths: Sequence[int]
     out: str
     curve: str | None = None
+    expected_key: str | None = None
 
 
 def _scratch_points(settings: DevelopSettings, rows: Sequence[Mapping[str, Any]], widths: Sequence[int], curve: str) -> list[Point]:

@@ -312,7 +312,8 @@ def compare_tracked():
 
 def shared_criteria(dataset):
     """The criteria whose runs on `dataset` at compare.samples the comparison's develop job makes
-    from one trained start: every criterion but the sweep's own (the configured dataset's Eq. 1)."""
+    from one trained start: every criterion but the one whose variant is the sweep's own settings
+    (the configured dataset's Eq. 1)."""
     return [c for c in COMPARE["criteria"] if VARIANTS[dataset, c].key != DEVELOP]
 
 
@@ -369,6 +370,7 @@ def compare_develop_commands(wildcards, input, threads):
             f"bdnn compare develop --no-default-config --config {cfg} --cache {cache} --criteria {' '.join(criteria)}"
             f" --settings {' '.join(VARIANTS[d, c].key for c in criteria)} --classes {w.classes} --samples {w.samples}"
             f" --seed {w.seed} --threads {threads} --out '{out}' --scratch {scratch}{curve} --widths {' '.join(map(str, COMPARE['widths']))}"
+            f" --scratch-settings {VARIANTS[d, 'eq1'].key}"
         )
     return " && ".join(commands)
 
