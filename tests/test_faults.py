@@ -207,6 +207,42 @@ def _client(uri):
     return MlflowClient(tracking_uri=uri)
 
 
+_OPEN_AT_ONCE = """
+import sys, time
+from pathlib import Path
+from bdnn.tracking import store
+import mlflow.tracking  # imported before the start signal: the processes open the store together
+folder = Path(sys.argv[1])
+(folder / f"ready{sys.argv[2]}").touch()
+while not (folder / "go").exists():
+    time.sleep(0.005)
+cfg = {"mlflow": {"tracking_uri": f"sqlite:///{folder}/mlflow.db", "experiment": "race"}, "results_dir": str(folder)}
+print(store.experiment(store.client(cfg), cfg))
+"""
+
+
+def test_processes_opening_a_new_sqlite_store_at_once_all_succeed(tmp_path):
+    """MLflow creates a new store's tables when a client first opens it; without the lock in
+    bdnn.tracking.store.client two processes doing so together fail ("table ... already exists"),
+    as the sweep's and the comparison's parent-run jobs did side by side."""
+    n = 4
+    procs = [
+        subprocess.Popen(
+            [str(VENV_BIN / "python"), "-c", _OPEN_AT_ONCE, str(tmp_path), str(i)],
+            env=env_with_venv(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(n)
+    ]
+    _wait_for(lambda: all((tmp_path / f"ready{i}").exists() or procs[i].poll() is not None for i in range(n)), timeout=120)
+    (tmp_path / "go").touch()
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0] * n, [err[-2000:] for _, err in outs]
+    assert len({out.strip() for out, _ in outs}) == 1  # one experiment, found or created by all
+
+
 def test_ten_jobs_logging_at_once_to_one_sqlite_store_lose_nothing(baseline, tmp_path):
     work = copy_run(baseline[0], tmp_path / "conc")
     res = work / "results"

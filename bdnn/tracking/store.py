@@ -4,6 +4,7 @@ a rerun never duplicates a run. Only the bdnn.tracking modules import mlflow, an
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -38,16 +39,23 @@ def tracking_uri(cfg: Mapping[str, Any]) -> str:
 
 
 def client(cfg: Mapping[str, Any]):
-    """An MlflowClient on the config's store (its folder created for a SQLite store)."""
+    """An MlflowClient on the config's store. A SQLite store's folder is created, and the store is
+    opened under an exclusive lock on `<store>.lock`: MLflow creates and migrates a new store's
+    tables when a client first opens it, and two processes doing so at once (the sweep's and the
+    comparison's parent runs, created side by side) fail with "table ... already exists"."""
     for k, v in HTTP_DEFAULTS.items():
         os.environ.setdefault(k, v)
     require_mlflow()
     from mlflow.tracking import MlflowClient
 
     uri = tracking_uri(cfg)
-    if uri.startswith("sqlite:///"):
-        Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-    return MlflowClient(tracking_uri=uri)
+    if not uri.startswith("sqlite:///"):
+        return MlflowClient(tracking_uri=uri)
+    store = Path(uri[len("sqlite:///") :])
+    store.parent.mkdir(parents=True, exist_ok=True)
+    with open(f"{store}.lock", "a", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        return MlflowClient(tracking_uri=uri)  # opens (creates, migrates) the store
 
 
 def retry(fn, what: str, uri: str, attempts: int = 6):
