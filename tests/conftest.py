@@ -124,7 +124,8 @@ def snakemake(
     ones) in `workdir` with the default profile."""
     configs = config if isinstance(config, tuple) else (config,)
     proc = subprocess.run(
-        snakemake_cmd(workdir, *configs, cache=cache, cores=2, args=args),
+        # snakemake's default rate (the profile's 1000/10s would add up to 10 s to each of these short runs)
+        snakemake_cmd(workdir, *configs, cache=cache, cores=2, args=("--max-jobs-per-timespan", "100/1s", *args)),
         cwd=REPO,
         capture_output=True,
         text=True,
